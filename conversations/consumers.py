@@ -1,0 +1,182 @@
+"""The WebSocket endpoint: parse frames, authorise, call services, answer.
+
+The protocol is documented in docs/websocket-protocol.md.
+"""
+
+import json
+import logging
+import uuid
+from typing import Any, TypeGuard
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from conversations import selectors
+from conversations.serializers import message_serialize
+from conversations.services import ConversationError, message_send, user_group
+
+logger = logging.getLogger(__name__)
+
+# Close code sent before the handshake completes is turned into HTTP 403 by
+# daphne; 4401 is what the protocol documents for it.
+CLOSE_UNAUTHENTICATED = 4401
+SYNC_PAGE_SIZE = 200
+
+
+class FrameError(Exception):
+    """A frame the protocol does not allow; answered with an error frame."""
+
+    def __init__(self, code: str, message: str, client_id: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.client_id = client_id
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    """One browser tab's socket: sends messages and receives its user's pushes."""
+
+    group: str | None = None
+
+    async def connect(self) -> None:
+        """Accept authenticated, active users only, and join their group."""
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated or not user.is_active:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        self.group = user_group(user.pk)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        """Leave the user's group."""
+        if self.group is not None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        """Dispatch one client frame; every failure becomes an error frame."""
+        frame: dict[str, Any] = {}
+        try:
+            frame = self._parse(text_data, bytes_data)
+            handler = self._handlers().get(frame["type"])
+            if handler is None:
+                raise FrameError("unknown_type", f"Unknown frame type {frame['type']!r}.")
+            await handler(frame)
+        except FrameError as exc:
+            await self._send_error(exc.code, exc.message, exc.client_id)
+        except ConversationError as exc:
+            client_id = frame.get("client_id") if isinstance(frame.get("client_id"), str) else None
+            await self._send_error(exc.code, exc.message, client_id)
+        except Exception:
+            logger.exception("unexpected failure handling a frame")
+            await self._send_error("internal", "Something went wrong; try again.", None)
+
+    def _handlers(self) -> dict[str, Any]:
+        return {
+            "message.send": self._message_send,
+            "sync": self._catch_up,
+            "ping": self._ping,
+        }
+
+    @staticmethod
+    def _parse(text_data: str | None, bytes_data: bytes | None) -> dict[str, Any]:
+        if text_data is None:
+            raise FrameError("bad_json", "Frames must be JSON text.")
+        try:
+            frame = json.loads(text_data)
+        except ValueError:
+            raise FrameError("bad_json", "The frame is not valid JSON.") from None
+        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+            raise FrameError("bad_frame", "A frame is a JSON object with a string 'type'.")
+        return frame
+
+    async def _message_send(self, frame: dict[str, Any]) -> None:
+        raw_client_id = frame.get("client_id")
+        echo_id = raw_client_id if isinstance(raw_client_id, str) else None
+        try:
+            client_id = uuid.UUID(str(raw_client_id))
+        except ValueError:
+            raise FrameError("bad_frame", "'client_id' must be a UUID.", echo_id) from None
+        conversation_id = frame.get("conversation")
+        if not _is_id(conversation_id):
+            raise FrameError("bad_frame", "'conversation' must be a positive integer.", echo_id)
+        body = frame.get("body")
+        if not isinstance(body, str):
+            raise FrameError("bad_frame", "'body' must be a string.", echo_id)
+        accepted = await message_send(
+            sender=self.scope["user"],
+            conversation_id=conversation_id,
+            client_id=client_id,
+            body=body,
+        )
+        await self._send_json(
+            {
+                "type": "message.ack",
+                "client_id": echo_id,
+                "conversation": conversation_id,
+                "event_id": str(accepted.envelope.id),
+            }
+        )
+
+    async def _catch_up(self, frame: dict[str, Any]) -> None:
+        user = self.scope["user"]
+        for conversation_id, after in _sync_entries(frame.get("conversations")):
+            missed, more = await database_sync_to_async(_missed_messages)(
+                user_id=user.pk, conversation_id=conversation_id, after=after
+            )
+            if missed is None:
+                raise FrameError("forbidden", "You are not a member of this conversation.")
+            for message in missed:
+                await self._send_json({"type": "message.new", "message": message})
+            last = missed[-1]["sequence"] if missed else after
+            await self._send_json(
+                {
+                    "type": "sync.done",
+                    "conversation": conversation_id,
+                    "last_sequence": last,
+                    "more": more,
+                }
+            )
+
+    async def _ping(self, frame: dict[str, Any]) -> None:
+        await self._send_json({"type": "pong"})
+
+    async def message_new(self, event: dict[str, Any]) -> None:
+        """Forward a stored message pushed through the channel layer."""
+        await self._send_json({"type": "message.new", "message": event["message"]})
+
+    async def _send_error(self, code: str, message: str, client_id: str | None) -> None:
+        await self._send_json(
+            {"type": "error", "code": code, "message": message, "client_id": client_id}
+        )
+
+    async def _send_json(self, content: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(content))
+
+
+def _is_id(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
+
+
+def _sync_entries(wanted: Any) -> list[tuple[int, int]]:
+    if not isinstance(wanted, dict) or len(wanted) > 500:
+        raise FrameError("bad_frame", "'conversations' must map up to 500 ids to sequences.")
+    entries = []
+    for key, after in wanted.items():
+        conversation_id = int(key) if isinstance(key, str) and key.isdigit() else 0
+        if not _is_id(conversation_id) or not (after == 0 or _is_id(after)):
+            raise FrameError("bad_frame", "Each entry maps a conversation id to a sequence.")
+        entries.append((conversation_id, after))
+    return entries
+
+
+def _missed_messages(
+    *, user_id: int, conversation_id: int, after: int
+) -> tuple[list[dict[str, Any]] | None, bool]:
+    if not selectors.membership_exists(user_id=user_id, conversation_id=conversation_id):
+        return None, False
+    messages = selectors.messages_after(
+        conversation_id=conversation_id, after_sequence=after, limit=SYNC_PAGE_SIZE + 1
+    )
+    more = len(messages) > SYNC_PAGE_SIZE
+    return [message_serialize(m) for m in messages[:SYNC_PAGE_SIZE]], more

@@ -1,0 +1,208 @@
+"""The consumer runner behind ``manage.py run_kafka_consumers``.
+
+One loop polls every registered topic in one consumer group.  For each
+partition's batch it decodes the events, hands the valid ones to the topic's
+handler, dead-letters what cannot be decoded or handled, and only then commits
+the offsets.  The loop never dies on bad data: a record that cannot be parsed
+is moved to the dead-letter topic with the reason and counted.
+"""
+
+import logging
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, close_old_connections, connections
+from kafka import KafkaConsumer, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
+from kafka.errors import CommitFailedError, KafkaError
+from kafka.structs import OffsetAndMetadata
+
+from messenger.kafka.events import Envelope, EventDecodeError, envelope_decode
+from messenger.kafka.handlers import Handler, handlers_discover
+from messenger.kafka.producer import get_producer
+from messenger.kafka.topics import Topic, topic_from_name, topic_name
+
+logger = logging.getLogger(__name__)
+
+# Errors after which the same batch may well succeed later: the database or
+# the broker is away.  The batch is retried, never dead-lettered, for them.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError, KafkaError)
+RETRY_BACKOFF_MAX_SECONDS = 30.0
+
+
+def consumer_config(group_id: str) -> dict[str, Any]:
+    """Return the consumer settings that decide whether events survive."""
+    return {
+        "bootstrap_servers": settings.KAFKA_BOOTSTRAP_SERVERS,
+        "group_id": group_id,
+        "client_id": "messenger-consumer",
+        # Auto-commit (and close() with autocommit) would commit records the
+        # handlers have not stored yet; offsets are committed by hand after
+        # the database transaction.
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "max_poll_records": settings.KAFKA_MAX_POLL_RECORDS,
+        "max_poll_interval_ms": settings.KAFKA_MAX_POLL_INTERVAL_MS,
+        "isolation_level": "read_committed",
+    }
+
+
+@dataclass
+class RunnerStats:
+    """Counters of what the runner has done, per logical topic."""
+
+    processed: dict[str, int] = field(default_factory=dict)
+    dead_lettered: dict[str, int] = field(default_factory=dict)
+    batches: int = 0
+    retries: int = 0
+
+    def count(self, counter: dict[str, int], topic: Topic, n: int = 1) -> None:
+        """Add n to a topic's counter."""
+        counter[topic.value] = counter.get(topic.value, 0) + n
+
+
+class ConsumerRunner:
+    """Consume the registered topics until :meth:`stop` is called."""
+
+    def __init__(
+        self,
+        *,
+        topics: Iterable[Topic] | None = None,
+        group_id: str | None = None,
+        poll_timeout_ms: int = 500,
+    ) -> None:
+        registry = handlers_discover()
+        wanted = set(topics) if topics is not None else set(registry)
+        unknown = wanted - set(registry)
+        if unknown:
+            raise ValueError(f"no handler registered for {sorted(t.value for t in unknown)}")
+        self.handlers: dict[Topic, Handler] = {t: registry[t]() for t in wanted}
+        self.group_id = group_id or settings.KAFKA_CONSUMER_GROUP
+        self.poll_timeout_ms = poll_timeout_ms
+        self.stats = RunnerStats()
+        self._stopping = threading.Event()
+        self._consumer: KafkaConsumer | None = None
+        self.assigned = threading.Event()
+
+    def stop(self) -> None:
+        """Ask the loop to finish its batch, commit, close and return."""
+        self._stopping.set()
+
+    @property
+    def stopping(self) -> bool:
+        """Return whether a stop was requested."""
+        return self._stopping.is_set()
+
+    def run(self) -> None:
+        """Run the poll loop until stopped."""
+        consumer = KafkaConsumer(**consumer_config(self.group_id))
+        self._consumer = consumer
+        names = sorted(topic_name(t) for t in self.handlers)
+        consumer.subscribe(names)
+        logger.info("consuming %s as group %s", ", ".join(names), self.group_id)
+        try:
+            while not self.stopping:
+                batches = consumer.poll(timeout_ms=self.poll_timeout_ms)
+                if consumer.assignment():
+                    self.assigned.set()
+                for tp, records in batches.items():
+                    self._process_partition(consumer, tp, records)
+        finally:
+            # autocommit=False: close() must not commit anything unprocessed.
+            consumer.close(autocommit=False)
+            connections.close_all()
+            logger.info("consumer stopped: %s", self.stats)
+
+    def _process_partition(
+        self, consumer: KafkaConsumer, tp: TopicPartition, records: Sequence[ConsumerRecord]
+    ) -> None:
+        topic = topic_from_name(tp.topic)
+        started = time.monotonic()
+        backoff = 0.5
+        while True:
+            close_old_connections()
+            try:
+                handled = self._apply(topic, records)
+                break
+            except TRANSIENT_ERRORS as exc:
+                # The database or the broker is away: retry the same batch
+                # (handlers ignore what they already applied) and never
+                # commit past it.
+                self.stats.retries += 1
+                logger.warning("%s batch failed, retrying in %.1fs: %s", topic.value, backoff, exc)
+                if self._stopping.wait(backoff):
+                    return  # Leave the offsets for whoever owns the partition next.
+                backoff = min(backoff * 2, RETRY_BACKOFF_MAX_SECONDS)
+        self._commit(consumer, tp, records[-1].offset + 1)
+        self.stats.batches += 1
+        self.stats.count(self.stats.processed, topic, handled)
+        logger.info(
+            "%s[%d] %d events up to offset %d in %.1f ms",
+            topic.value,
+            tp.partition,
+            len(records),
+            records[-1].offset,
+            (time.monotonic() - started) * 1000,
+        )
+
+    def _apply(self, topic: Topic, records: Sequence[ConsumerRecord]) -> int:
+        """Decode and handle a batch, dead-lettering what fails for good."""
+        handler = self.handlers[topic]
+        decoded: list[tuple[ConsumerRecord, Envelope]] = []
+        for record in records:
+            try:
+                decoded.append((record, envelope_decode(record.value)))
+            except EventDecodeError as exc:
+                self._dead_letter(record, topic, f"undecodable: {exc}")
+        if not decoded:
+            return 0
+        try:
+            handler.handle_batch([envelope for _, envelope in decoded])
+            return len(decoded)
+        except TRANSIENT_ERRORS:
+            raise
+        except Exception:
+            logger.exception("%s batch failed; applying its events one by one", topic.value)
+        handled = 0
+        for record, envelope in decoded:
+            try:
+                handler.handle_batch([envelope])
+                handled += 1
+            except TRANSIENT_ERRORS:
+                raise
+            except Exception as exc:
+                logger.exception("%s event %s failed", topic.value, envelope.id)
+                self._dead_letter(record, topic, f"handler failed: {type(exc).__name__}: {exc}")
+        return handled
+
+    def _dead_letter(self, record: ConsumerRecord, topic: Topic, reason: str) -> None:
+        logger.error(
+            "dead-lettering %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason
+        )
+        headers = [
+            ("original-topic", record.topic.encode()),
+            ("original-partition", str(record.partition).encode()),
+            ("original-offset", str(record.offset).encode()),
+            ("reason", reason.encode()[:1000]),
+        ]
+        # Wait for the dead-letter write before the offset is committed, so
+        # the record is never lost.
+        get_producer().send(
+            topic_name(Topic.DEAD_LETTER),
+            key=record.key.decode(errors="replace") if record.key is not None else None,
+            value=record.value,
+            headers=headers,
+        ).get(timeout=30)
+        self.stats.count(self.stats.dead_lettered, topic)
+
+    def _commit(self, consumer: KafkaConsumer, tp: TopicPartition, offset: int) -> None:
+        try:
+            consumer.commit({tp: OffsetAndMetadata(offset, "", -1)})
+        except CommitFailedError as exc:
+            # The partition moved to another consumer during the batch; it
+            # will re-read these events and the handlers ignore repeats.
+            logger.warning("commit of %s@%d failed after a rebalance: %s", tp, offset, exc)

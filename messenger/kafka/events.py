@@ -1,0 +1,153 @@
+"""The versioned event schema: one envelope, one model per event type.
+
+Every record on every topic is a JSON envelope::
+
+    {"v": 1, "type": "message.sent", "id": "<uuid>", "time": "<iso 8601>",
+     "payload": {...}}
+
+Producers build envelopes only through :func:`envelope_encode`; consumers read
+them only through :func:`envelope_decode`, which validates the envelope and the
+payload and raises :class:`EventDecodeError` for anything else.
+"""
+
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from messenger.kafka.topics import Topic
+
+SCHEMA_VERSION = 1
+
+# Far above any configured message limit: the schema rejects absurd payloads,
+# the service enforces the configured limit.
+BODY_HARD_LIMIT = 100_000
+
+
+class EventDecodeError(ValueError):
+    """Raised when bytes from a topic are not a valid event envelope."""
+
+
+class EventPayload(BaseModel):
+    """Base of every event payload; subclasses are registered with :func:`event`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event_type: ClassVar[str]
+    topic: ClassVar[Topic]
+
+    def key(self) -> str:
+        """Return the record key that keeps related events in order."""
+        raise NotImplementedError
+
+
+EVENT_TYPES: dict[str, type[EventPayload]] = {}
+
+P = TypeVar("P", bound=type[EventPayload])
+
+
+def event(event_type: str, *, topic: Topic) -> Callable[[P], P]:
+    """Register a payload model under its wire type name."""
+
+    def register(cls: P) -> P:
+        if event_type in EVENT_TYPES:
+            raise ValueError(f"event type {event_type!r} registered twice")
+        cls.event_type = event_type
+        cls.topic = topic
+        EVENT_TYPES[event_type] = cls
+        return cls
+
+    return register
+
+
+@event("message.sent", topic=Topic.MESSAGES)
+class MessageSent(EventPayload):
+    """A member sent a message; the consumer stores it and assigns its sequence."""
+
+    conversation_id: int = Field(gt=0)
+    sender_id: int = Field(gt=0)
+    client_id: uuid.UUID
+    body: str = Field(min_length=1, max_length=BODY_HARD_LIMIT)
+
+    def key(self) -> str:
+        """Key by conversation: one conversation's events stay in order."""
+        return str(self.conversation_id)
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """An event with its identity, time and schema version."""
+
+    payload: EventPayload
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    time: datetime = field(default_factory=lambda: datetime.now(UTC))
+    version: int = SCHEMA_VERSION
+
+    @property
+    def type(self) -> str:
+        """Return the wire name of the payload's event type."""
+        return self.payload.event_type
+
+    @property
+    def topic(self) -> Topic:
+        """Return the logical topic this event belongs on."""
+        return self.payload.topic
+
+    def key(self) -> str:
+        """Return the record key."""
+        return self.payload.key()
+
+
+class _WireEnvelope(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    v: int
+    type: str
+    id: uuid.UUID
+    time: datetime
+    payload: dict[str, Any]
+
+
+def envelope_encode(envelope: Envelope) -> bytes:
+    """Serialise an envelope to the JSON bytes written to Kafka."""
+    wire = {
+        "v": envelope.version,
+        "type": envelope.type,
+        "id": str(envelope.id),
+        "time": envelope.time.isoformat(),
+        "payload": envelope.payload.model_dump(mode="json"),
+    }
+    return json.dumps(wire, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def envelope_decode(raw: bytes | None) -> Envelope:
+    """Parse and validate bytes read from Kafka into an envelope."""
+    if raw is None:
+        raise EventDecodeError("empty record value")
+    try:
+        wire = _WireEnvelope.model_validate_json(raw)
+    except ValidationError as exc:
+        raise EventDecodeError(f"invalid envelope: {_summary(exc)}") from exc
+    if wire.v != SCHEMA_VERSION:
+        raise EventDecodeError(f"unsupported schema version {wire.v}")
+    model = EVENT_TYPES.get(wire.type)
+    if model is None:
+        raise EventDecodeError(f"unknown event type {wire.type!r}")
+    try:
+        payload = model.model_validate(wire.payload)
+    except ValidationError as exc:
+        raise EventDecodeError(f"invalid {wire.type} payload: {_summary(exc)}") from exc
+    if wire.time.tzinfo is None:
+        raise EventDecodeError("event time has no time zone")
+    return Envelope(payload=payload, id=wire.id, time=wire.time, version=wire.v)
+
+
+def _summary(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
+        for err in exc.errors()[:5]
+    )

@@ -1,0 +1,13 @@
+"""The URL root."""
+
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="conversations:index"), name="home"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("people/", include("accounts.urls")),
+    path("conversations/", include("conversations.urls")),
+]

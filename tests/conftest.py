@@ -1,0 +1,132 @@
+"""Fixtures shared by the whole suite: real Kafka topics, consumers and sockets."""
+
+import threading
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.test import Client
+from kafka.admin import KafkaAdminClient
+from pytest_django.fixtures import Settings as SettingsWrapper
+
+from accounts.models import User
+from messenger.asgi import application
+from messenger.kafka.admin import topics_ensure
+from messenger.kafka.consumer import ConsumerRunner
+from messenger.kafka.producer import producer_close
+from messenger.kafka.topics import Topic
+from tests.factories import UserFactory
+
+RUN_PREFIX = f"test-{settings.TEST_RUN_ID}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _delete_run_topics() -> Iterator[None]:
+    """Remove every topic this run created, once the run is over."""
+    yield
+    producer_close()
+    admin = KafkaAdminClient(bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS)
+    try:
+        mine = [name for name in admin.list_topics() if name.startswith(RUN_PREFIX)]
+        if mine:
+            admin.delete_topics(mine)
+    finally:
+        admin.close()
+
+
+@pytest.fixture
+def kafka_topics(settings: SettingsWrapper) -> str:
+    """Give the test topics of its own (a fresh prefix), created on the real broker."""
+    prefix = f"{RUN_PREFIX}-{uuid.uuid4().hex[:8]}."
+    settings.KAFKA_TOPIC_PREFIX = prefix
+    topics_ensure()
+    return prefix
+
+
+class RunningConsumer:
+    """A real consumer runner polling in a thread of the test process."""
+
+    def __init__(self, topics: list[Topic], group_id: str) -> None:
+        self.runner = ConsumerRunner(topics=topics, group_id=group_id, poll_timeout_ms=100)
+        self.thread = threading.Thread(target=self.runner.run, name="consumer-runner", daemon=True)
+
+    def start(self) -> "RunningConsumer":
+        self.thread.start()
+        if not self.runner.assigned.wait(timeout=30):
+            raise TimeoutError("the consumer was not assigned partitions within 30 s")
+        return self
+
+    def stop(self) -> None:
+        self.runner.stop()
+        self.thread.join(timeout=30)
+        if self.thread.is_alive():
+            raise TimeoutError("the consumer did not stop within 30 s")
+
+
+@pytest.fixture
+def start_consumer(kafka_topics: str, transactional_db: None) -> Iterator[Any]:
+    """Start real consumer runners; each is stopped when the test ends."""
+    started: list[RunningConsumer] = []
+
+    def start(
+        topics: list[Topic] | None = None, group_id: str | None = None
+    ) -> RunningConsumer:
+        consumer = RunningConsumer(
+            topics or [Topic.MESSAGES], group_id or f"{kafka_topics}group-{uuid.uuid4().hex[:6]}"
+        )
+        started.append(consumer.start())
+        return consumer
+
+    yield start
+    for consumer in started:
+        consumer.stop()
+
+
+@pytest.fixture
+def consumer(start_consumer: Any) -> RunningConsumer:
+    """One real consumer runner for the ``messages`` topic."""
+    return start_consumer()
+
+
+def session_cookie(user: User) -> str:
+    """Log the user in and return the session cookie header value."""
+    client = Client()
+    client.force_login(user)
+    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+
+
+async def socket_connect(
+    user: User | None, *, origin: bytes = b"http://testserver"
+) -> tuple[WebsocketCommunicator, bool, int | str | None]:
+    """Open a socket through the full ASGI stack (origin check, session auth)."""
+    headers = [(b"origin", origin), (b"host", b"testserver")]
+    if user is not None:
+        cookie = await database_sync_to_async(session_cookie)(user)
+        headers.append((b"cookie", cookie.encode()))
+    communicator = WebsocketCommunicator(application, "/ws/", headers=headers)
+    connected, code = await communicator.connect(timeout=10)
+    return communicator, connected, code
+
+
+async def receive_until(
+    communicator: WebsocketCommunicator, frame_type: str, timeout: float = 15
+) -> dict[str, Any]:
+    """Return the next frame of the given type, skipping others."""
+    while True:
+        frame = await communicator.receive_json_from(timeout=timeout)
+        if frame["type"] == frame_type:
+            return frame
+
+
+@pytest.fixture
+def alice(db: None) -> User:
+    return UserFactory(username="alice", display_name="Alice")
+
+
+@pytest.fixture
+def bob(db: None) -> User:
+    return UserFactory(username="bob", display_name="Bob")

@@ -1,0 +1,214 @@
+"""The WebSocket endpoint, through the full ASGI stack and the real services.
+
+Frames and codes are those of docs/websocket-protocol.md.
+"""
+
+import json
+import time
+import uuid
+
+import pytest
+from channels.db import database_sync_to_async
+
+from conversations.consumers import CLOSE_UNAUTHENTICATED
+from conversations.models import Message
+from messenger.kafka.producer import producer_close
+from tests.conftest import receive_until, socket_connect
+from tests.factories import DirectConversationFactory, UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def chat(alice, bob):
+    return DirectConversationFactory(members=[alice, bob])
+
+
+def send_frame(conversation_id: int, body: str = "hello", client_id: str | None = None) -> dict:
+    return {
+        "type": "message.send",
+        "conversation": conversation_id,
+        "client_id": client_id or str(uuid.uuid4()),
+        "body": body,
+    }
+
+
+async def test_a_message_travels_from_one_socket_through_kafka_to_the_other(
+    kafka_topics, consumer, chat, alice, bob
+) -> None:
+    sender, _, _ = await socket_connect(alice)
+    recipient, _, _ = await socket_connect(bob)
+    frame = send_frame(chat.pk, body="Hi Bob <script>alert(1)</script>")
+
+    started = time.perf_counter()
+    await sender.send_json_to(frame)
+    ack = await receive_until(sender, "message.ack")
+    acked = time.perf_counter()
+    pushed = await receive_until(recipient, "message.new")
+    received = time.perf_counter()
+
+    assert ack["client_id"] == frame["client_id"]
+    assert ack["conversation"] == chat.pk
+    message = pushed["message"]
+    assert message["body"] == frame["body"]
+    assert message["client_id"] == frame["client_id"]
+    assert message["sequence"] == 1
+    assert message["sender"] == {"id": alice.pk, "username": "alice", "name": "Alice"}
+    # The sender's own sockets get the stored message too (other tabs).
+    echoed = await receive_until(sender, "message.new")
+    assert echoed["message"]["id"] == message["id"]
+    stored = await database_sync_to_async(list)(Message.objects.filter(conversation=chat))
+    assert [(m.pk, m.body) for m in stored] == [(message["id"], frame["body"])]
+    print(
+        f"\nend-to-end: ack {1000 * (acked - started):.1f} ms, "
+        f"send→receive {1000 * (received - started):.1f} ms"
+    )
+    await sender.disconnect()
+    await recipient.disconnect()
+
+
+async def test_every_open_socket_of_a_member_receives_the_message(
+    kafka_topics, consumer, chat, alice, bob
+) -> None:
+    sender, _, _ = await socket_connect(alice)
+    tabs = [(await socket_connect(bob))[0] for _ in range(3)]
+    await sender.send_json_to(send_frame(chat.pk, body="to every tab"))
+    for tab in tabs:
+        assert (await receive_until(tab, "message.new"))["message"]["body"] == "to every tab"
+        await tab.disconnect()
+    await sender.disconnect()
+
+
+async def test_sync_returns_what_was_stored_after_a_sequence(
+    kafka_topics, consumer, chat, alice, bob
+) -> None:
+    sender, _, _ = await socket_connect(alice)
+    for n in range(3):
+        await sender.send_json_to(send_frame(chat.pk, body=f"m{n}"))
+        await receive_until(sender, "message.ack")
+    for _ in range(3):
+        await receive_until(sender, "message.new")
+    late, _, _ = await socket_connect(bob)
+    await late.send_json_to({"type": "sync", "conversations": {str(chat.pk): 1}})
+    missed = [await receive_until(late, "message.new") for _ in range(2)]
+    done = await receive_until(late, "sync.done")
+    assert [m["message"]["body"] for m in missed] == ["m1", "m2"]
+    assert done == {"type": "sync.done", "conversation": chat.pk, "last_sequence": 3, "more": False}
+    await sender.disconnect()
+    await late.disconnect()
+
+
+async def test_an_anonymous_socket_is_refused(kafka_topics) -> None:
+    _, connected, code = await socket_connect(None)
+    assert not connected
+    assert code == CLOSE_UNAUTHENTICATED
+
+
+async def test_a_socket_from_a_foreign_origin_is_refused(kafka_topics, alice) -> None:
+    _, connected, _ = await socket_connect(alice, origin=b"https://evil.example")
+    assert not connected
+
+
+async def test_a_deactivated_user_is_refused(kafka_topics) -> None:
+    gone = await database_sync_to_async(UserFactory)(is_active=False)
+    _, connected, _ = await socket_connect(gone)
+    assert not connected
+
+
+BAD_FRAMES = [
+    ("not json", "bad_json"),
+    (json.dumps([1, 2, 3]), "bad_frame"),
+    (json.dumps({"no": "type"}), "bad_frame"),
+    (json.dumps({"type": "message.explode"}), "unknown_type"),
+    (json.dumps({"type": "message.send", "conversation": 1, "body": "x"}), "bad_frame"),
+    (json.dumps({"type": "message.send", "client_id": str(uuid.uuid4()), "body": "x"}), "bad_frame"),
+    (json.dumps({"type": "message.send", "conversation": True, "client_id": str(uuid.uuid4()), "body": "x"}), "bad_frame"),
+    (json.dumps({"type": "sync", "conversations": [1]}), "bad_frame"),
+    (json.dumps({"type": "sync", "conversations": {"1": -5}}), "bad_frame"),
+]
+
+
+@pytest.mark.parametrize(("raw", "code"), BAD_FRAMES)
+async def test_a_malformed_frame_gets_its_error_and_the_socket_keeps_working(
+    kafka_topics, consumer, chat, alice, raw, code
+) -> None:
+    socket, _, _ = await socket_connect(alice)
+    await socket.send_to(text_data=raw)
+    error = await receive_until(socket, "error")
+    assert error["code"] == code
+    assert error["message"]
+    frame = send_frame(chat.pk)
+    await socket.send_json_to(frame)
+    assert (await receive_until(socket, "message.ack"))["client_id"] == frame["client_id"]
+    await socket.disconnect()
+
+
+async def test_a_binary_frame_is_rejected(kafka_topics, alice) -> None:
+    socket, _, _ = await socket_connect(alice)
+    await socket.send_to(bytes_data=b"\x00\x01")
+    assert (await receive_until(socket, "error"))["code"] == "bad_json"
+    await socket.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [("x" * 10_001, "body_too_long"), ("   \n", "body_empty"), (42, "bad_frame")],
+)
+async def test_a_bad_body_is_refused_and_nothing_is_sent(
+    kafka_topics, chat, alice, body, code
+) -> None:
+    socket, _, _ = await socket_connect(alice)
+    frame = send_frame(chat.pk, body=body)
+    await socket.send_json_to(frame)
+    error = await receive_until(socket, "error")
+    assert (error["code"], error["client_id"]) == (code, frame["client_id"])
+    await socket.disconnect()
+
+
+async def test_a_message_of_exactly_the_limit_is_accepted(kafka_topics, chat, alice) -> None:
+    socket, _, _ = await socket_connect(alice)
+    await socket.send_json_to(send_frame(chat.pk, body="é" * 10_000))
+    assert (await receive_until(socket, "message.ack"))["type"] == "message.ack"
+    await socket.disconnect()
+
+
+async def test_nobody_writes_into_a_conversation_they_are_not_in(kafka_topics, chat) -> None:
+    outsider = await database_sync_to_async(UserFactory)()
+    socket, _, _ = await socket_connect(outsider)
+    for conversation_id in (chat.pk, 999_999_999):
+        await socket.send_json_to(send_frame(conversation_id))
+        assert (await receive_until(socket, "error"))["code"] == "forbidden"
+    await socket.send_json_to({"type": "sync", "conversations": {str(chat.pk): 0}})
+    assert (await receive_until(socket, "error"))["code"] == "forbidden"
+    await socket.disconnect()
+
+
+async def test_sending_too_fast_is_rate_limited(kafka_topics, settings, chat, alice) -> None:
+    settings.MESSAGE_RATE_LIMIT = 2
+    socket, _, _ = await socket_connect(alice)
+    frames = [send_frame(chat.pk) for _ in range(3)]
+    answers = []
+    for frame in frames:
+        await socket.send_json_to(frame)
+        answers.append(await socket.receive_json_from(timeout=15))
+    assert [a["type"] for a in answers] == ["message.ack", "message.ack", "error"]
+    assert (answers[2]["code"], answers[2]["client_id"]) == ("rate_limited", frames[2]["client_id"])
+    await socket.disconnect()
+
+
+async def test_a_dead_broker_gets_a_clear_error_not_an_ack(kafka_topics, settings, chat, alice) -> None:
+    await database_sync_to_async(producer_close)()
+    settings.KAFKA_BOOTSTRAP_SERVERS = ["127.0.0.1:1"]
+    settings.KAFKA_PRODUCER_MAX_BLOCK_MS = 500
+    settings.KAFKA_PRODUCER_DELIVERY_TIMEOUT_MS = 1000
+    try:
+        socket, _, _ = await socket_connect(alice)
+        frame = send_frame(chat.pk)
+        await socket.send_json_to(frame)
+        error = await receive_until(socket, "error", timeout=30)
+        assert (error["code"], error["client_id"]) == ("unavailable", frame["client_id"])
+        await socket.send_json_to({"type": "ping"})
+        assert (await receive_until(socket, "pong"))["type"] == "pong"
+        await socket.disconnect()
+    finally:
+        await database_sync_to_async(producer_close)()

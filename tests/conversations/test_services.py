@@ -1,0 +1,93 @@
+"""Conversation services: one-to-one conversations and storing messages exactly once."""
+
+import uuid
+
+import pytest
+
+from conversations.models import Conversation, Message
+from conversations.services import (
+    ConversationError,
+    conversation_direct_get_or_create,
+    messages_store,
+)
+from tests.factories import DirectConversationFactory, UserFactory, message_sent_envelope
+
+pytestmark = pytest.mark.django_db
+
+
+def test_two_people_share_exactly_one_direct_conversation() -> None:
+    alice, bob = UserFactory(), UserFactory()
+    first = conversation_direct_get_or_create(user=alice, other=bob)
+    second = conversation_direct_get_or_create(user=bob, other=alice)
+    assert first == second
+    assert set(first.members.all()) == {alice, bob}
+    assert Conversation.objects.count() == 1
+
+
+def test_nobody_starts_a_conversation_with_themselves() -> None:
+    alice = UserFactory()
+    with pytest.raises(ConversationError) as error:
+        conversation_direct_get_or_create(user=alice, other=alice)
+    assert error.value.code == "invalid"
+    assert Conversation.objects.count() == 0
+
+
+def test_a_deactivated_person_cannot_be_messaged() -> None:
+    alice, gone = UserFactory(), UserFactory(is_active=False)
+    with pytest.raises(ConversationError) as error:
+        conversation_direct_get_or_create(user=alice, other=gone)
+    assert error.value.code == "not_found"
+
+
+def test_messages_get_consecutive_sequence_numbers_in_event_order() -> None:
+    conversation = DirectConversationFactory()
+    alice, bob = conversation.members.all()
+    envelopes = [
+        message_sent_envelope(conversation=conversation, sender=alice, body="one"),
+        message_sent_envelope(conversation=conversation, sender=bob, body="two"),
+        message_sent_envelope(conversation=conversation, sender=alice, body="three"),
+    ]
+    stored = messages_store(envelopes=envelopes)
+    assert [(m.sequence, m.body) for m in stored] == [(1, "one"), (2, "two"), (3, "three")]
+    conversation.refresh_from_db()
+    assert conversation.last_sequence == 3
+    assert conversation.last_message_at == envelopes[-1].time
+
+
+def test_a_replayed_event_is_a_no_op() -> None:
+    conversation = DirectConversationFactory()
+    sender = conversation.members.first()
+    envelope = message_sent_envelope(conversation=conversation, sender=sender)
+    [first] = messages_store(envelopes=[envelope])
+    [again] = messages_store(envelopes=[envelope])
+    assert again.pk == first.pk
+    assert Message.objects.count() == 1
+    conversation.refresh_from_db()
+    assert conversation.last_sequence == 1
+
+
+def test_the_same_client_id_twice_in_one_batch_is_stored_once() -> None:
+    conversation = DirectConversationFactory()
+    sender = conversation.members.first()
+    client_id = uuid.uuid4()
+    envelopes = [
+        message_sent_envelope(conversation=conversation, sender=sender, client_id=client_id)
+        for _ in range(2)
+    ]
+    stored = messages_store(envelopes=envelopes)
+    assert stored[0] is stored[1]
+    assert Message.objects.count() == 1
+
+
+def test_each_conversation_numbers_its_own_messages() -> None:
+    first, second = DirectConversationFactory(), DirectConversationFactory()
+    envelopes = [
+        message_sent_envelope(conversation=c, sender=c.members.first())
+        for c in (first, second, first)
+    ]
+    stored = messages_store(envelopes=envelopes)
+    assert sorted((m.conversation_id, m.sequence) for m in stored) == [
+        (first.pk, 1),
+        (first.pk, 2),
+        (second.pk, 1),
+    ]

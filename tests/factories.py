@@ -1,0 +1,54 @@
+"""Factories that build valid data for tests."""
+
+import uuid
+from typing import Any
+
+import factory
+
+from accounts.models import User
+from conversations.models import Conversation, Membership
+from messenger.kafka.events import Envelope, MessageSent
+
+PASSWORD = "correct horse battery staple"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"person{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    display_name = factory.LazyAttribute(lambda u: u.username.title())
+    password = factory.django.Password(PASSWORD)
+
+
+class DirectConversationFactory(factory.django.DjangoModelFactory):
+    """A one-to-one conversation; pass ``members=[a, b]`` or get two new people."""
+
+    class Meta:
+        model = Conversation
+        skip_postgeneration_save = True
+
+    kind = Conversation.Kind.DIRECT
+    direct_key = factory.Sequence(lambda n: f"factory:{n}")
+
+    @factory.post_generation
+    def members(self, create: bool, extracted: list[User] | None, **kwargs: Any) -> None:
+        people = extracted or [UserFactory(), UserFactory()]
+        for person in people:
+            Membership.objects.create(user=person, conversation=self)
+
+
+def message_sent_envelope(
+    *, conversation: Conversation, sender: User, body: str = "hello", client_id: uuid.UUID | None = None
+) -> Envelope:
+    """Build the event a client's message.send turns into."""
+    return Envelope(
+        payload=MessageSent(
+            conversation_id=conversation.pk,
+            sender_id=sender.pk,
+            client_id=client_id or uuid.uuid4(),
+            body=body,
+        )
+    )

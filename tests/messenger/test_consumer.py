@@ -1,0 +1,131 @@
+"""The consumer runner: committed offsets, dead-lettering, a loop that never dies."""
+
+import time
+import uuid
+from collections.abc import Callable
+
+import pytest
+from django.conf import settings
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+
+from conversations.models import Message
+from messenger.kafka.consumer import consumer_config
+from messenger.kafka.events import envelope_encode
+from messenger.kafka.producer import publish_sync
+from messenger.kafka.topics import Topic, topic_name
+from tests.factories import DirectConversationFactory, message_sent_envelope
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_offsets_are_committed_by_hand_from_the_earliest_record() -> None:
+    config = consumer_config("group")
+    assert config["enable_auto_commit"] is False
+    assert config["auto_offset_reset"] == "earliest"
+    assert config["max_poll_interval_ms"] >= 60_000
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 20) -> None:
+    """Poll a condition until it holds; fail when it does not within the timeout."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.02)
+
+
+def raw_send(value: bytes, key: bytes) -> None:
+    producer = KafkaProducer(bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS)
+    try:
+        producer.send(topic_name(Topic.MESSAGES), key=key, value=value).get(timeout=10)
+    finally:
+        producer.close()
+
+
+def dead_letters(expected: int) -> list:
+    consumer = KafkaConsumer(
+        topic_name(Topic.DEAD_LETTER),
+        bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=10_000,
+    )
+    records = []
+    try:
+        for record in consumer:
+            records.append(record)
+            if len(records) >= expected:
+                break
+    finally:
+        consumer.close()
+    return records
+
+
+def test_an_unparseable_record_is_dead_lettered_and_the_loop_goes_on(start_consumer) -> None:
+    running = start_consumer()
+    conversation = DirectConversationFactory()
+    sender = conversation.members.first()
+    raw_send(b"{not json", key=str(conversation.pk).encode())
+    publish_sync(message_sent_envelope(conversation=conversation, sender=sender, body="after"))
+
+    wait_for(lambda: Message.objects.filter(conversation=conversation).exists())
+    assert Message.objects.get(conversation=conversation).body == "after"
+    [record] = dead_letters(1)
+    assert record.value == b"{not json"
+    headers = dict(record.headers)
+    assert headers["original-topic"] == topic_name(Topic.MESSAGES).encode()
+    assert headers["reason"].startswith(b"undecodable: invalid envelope")
+    assert running.runner.stats.dead_lettered == {"messages": 1}
+    assert running.thread.is_alive()
+
+
+def test_an_event_the_handler_cannot_apply_is_dead_lettered_alone(start_consumer) -> None:
+    running = start_consumer()
+    conversation = DirectConversationFactory()
+    sender = conversation.members.first()
+    gone = DirectConversationFactory()
+    doomed = message_sent_envelope(conversation=gone, sender=sender, body="to nowhere")
+    gone.delete()
+    # Same key as the good one: both land in one partition, one batch.
+    raw_send(envelope_encode(doomed), key=str(conversation.pk).encode())
+    publish_sync(message_sent_envelope(conversation=conversation, sender=sender, body="kept"))
+
+    wait_for(lambda: Message.objects.filter(conversation=conversation).exists())
+    [record] = dead_letters(1)
+    assert dict(record.headers)["reason"].startswith(b"handler failed: DoesNotExist")
+    assert running.thread.is_alive()
+
+
+def test_offsets_are_committed_after_the_batch_is_stored(start_consumer) -> None:
+    group = f"{settings.KAFKA_TOPIC_PREFIX}commit-{uuid.uuid4().hex[:6]}"
+    running = start_consumer(group_id=group)
+    conversation = DirectConversationFactory()
+    sender = conversation.members.first()
+    metadata = publish_sync(message_sent_envelope(conversation=conversation, sender=sender))
+    wait_for(lambda: running.runner.stats.processed.get("messages", 0) == 1)
+
+    admin = KafkaAdminClient(bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS)
+    try:
+        offsets = admin.list_group_offsets(group)[group]
+    finally:
+        admin.close()
+    tp = TopicPartition(topic_name(Topic.MESSAGES), metadata.partition)
+    assert offsets[tp].offset == metadata.offset + 1
+    assert Message.objects.filter(conversation=conversation).count() == 1
+
+
+def test_replaying_the_topic_from_the_start_stores_nothing_twice(start_consumer) -> None:
+    conversation = DirectConversationFactory()
+    sender = conversation.members.first()
+    for n in range(20):
+        publish_sync(message_sent_envelope(conversation=conversation, sender=sender, body=f"m{n}"))
+    first = start_consumer()
+    wait_for(lambda: Message.objects.filter(conversation=conversation).count() == 20)
+    first.stop()
+
+    # A new consumer group starts from the earliest offset: a full replay.
+    second = start_consumer()
+    wait_for(lambda: second.runner.stats.processed.get("messages", 0) == 20)
+    stored = list(Message.objects.filter(conversation=conversation).order_by("sequence"))
+    assert [m.sequence for m in stored] == list(range(1, 21))
+    assert [m.body for m in stored] == [f"m{n}" for n in range(20)]

@@ -1,0 +1,55 @@
+"""The producer: settings that decide whether events survive, and a real round trip."""
+
+import json
+
+import pytest
+from channels.db import database_sync_to_async
+from django.conf import settings
+from kafka import KafkaConsumer, TopicPartition
+
+from messenger.kafka.producer import producer_config, publish_async, publish_sync
+from messenger.kafka.topics import Topic, topic_name
+from tests.factories import DirectConversationFactory, UserFactory, message_sent_envelope
+
+
+def test_the_producer_waits_for_all_replicas_and_is_idempotent() -> None:
+    config = producer_config()
+    assert config["acks"] == "all"
+    assert config["enable_idempotence"] is True
+    assert 0 <= config["linger_ms"] <= 2
+
+
+def read_back(partition: int, offset: int) -> tuple[bytes, bytes]:
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS, enable_auto_commit=False
+    )
+    try:
+        tp = TopicPartition(topic_name(Topic.MESSAGES), partition)
+        consumer.assign([tp])
+        consumer.seek(tp, offset)
+        records = consumer.poll(timeout_ms=10_000, max_records=1)[tp]
+        return records[0].key, records[0].value
+    finally:
+        consumer.close()
+
+
+@pytest.mark.django_db
+def test_a_published_event_is_on_the_topic_as_json_keyed_by_conversation(kafka_topics: str) -> None:
+    conversation = DirectConversationFactory()
+    envelope = message_sent_envelope(conversation=conversation, sender=UserFactory(), body="hi")
+    metadata = publish_sync(envelope)
+    key, value = read_back(metadata.partition, metadata.offset)
+    assert key == str(conversation.pk).encode()
+    data = json.loads(value)
+    assert (data["v"], data["type"], data["id"]) == (1, "message.sent", str(envelope.id))
+    assert data["payload"]["body"] == "hi"
+
+
+@pytest.mark.django_db
+async def test_publish_async_resolves_once_kafka_has_the_event(kafka_topics: str) -> None:
+    conversation = await database_sync_to_async(DirectConversationFactory)()
+    sender = await database_sync_to_async(UserFactory)()
+    envelope = message_sent_envelope(conversation=conversation, sender=sender)
+    metadata = await publish_async(envelope)
+    key, value = read_back(metadata.partition, metadata.offset)
+    assert json.loads(value)["id"] == str(envelope.id)
