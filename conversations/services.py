@@ -14,9 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
 
@@ -27,6 +25,7 @@ from conversations.serializers import message_serialize
 from messenger.kafka.events import Envelope, MessageSent
 from messenger.kafka.producer import PublishError, publish_async
 from messenger.ratelimit import rate_limit_hit
+from messenger.realtime import group_send_many
 
 logger = logging.getLogger(__name__)
 
@@ -193,14 +192,6 @@ def messages_push(*, messages: Sequence[Message]) -> None:
         frame = {"type": "message.new", "message": message_serialize(message)}
         sends.extend((user_group(uid), frame) for uid in recipients[message.conversation_id])
     try:
-        async_to_sync(_group_send_all)(sends)
+        group_send_many(sends)
     except Exception:
         logger.exception("pushing %d messages failed; clients will catch up", len(messages))
-
-
-async def _group_send_all(sends: list[tuple[str, dict[str, Any]]]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        raise RuntimeError("CHANNEL_LAYERS is not configured")
-    for group, frame in sends:
-        await layer.group_send(group, frame)

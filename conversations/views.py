@@ -35,7 +35,7 @@ def _page(request: AuthenticatedHttpRequest, conversation: Conversation | None) 
             "conversation_name": selectors.conversation_display_name(
                 conversation=conversation, viewer=user
             ),
-            "messages": messages,
+            "history": messages,
             "chat_config": {
                 "conversation": conversation.pk,
                 "userId": user.pk,

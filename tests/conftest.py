@@ -72,9 +72,7 @@ def start_consumer(kafka_topics: str, transactional_db: None) -> Iterator[Any]:
     """Start real consumer runners; each is stopped when the test ends."""
     started: list[RunningConsumer] = []
 
-    def start(
-        topics: list[Topic] | None = None, group_id: str | None = None
-    ) -> RunningConsumer:
+    def start(topics: list[Topic] | None = None, group_id: str | None = None) -> RunningConsumer:
         consumer = RunningConsumer(
             topics or [Topic.MESSAGES], group_id or f"{kafka_topics}group-{uuid.uuid4().hex[:6]}"
         )

@@ -41,7 +41,11 @@ class DirectConversationFactory(factory.django.DjangoModelFactory):
 
 
 def message_sent_envelope(
-    *, conversation: Conversation, sender: User, body: str = "hello", client_id: uuid.UUID | None = None
+    *,
+    conversation: Conversation,
+    sender: User,
+    body: str = "hello",
+    client_id: uuid.UUID | None = None,
 ) -> Envelope:
     """Build the event a client's message.send turns into."""
     return Envelope(

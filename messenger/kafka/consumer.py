@@ -47,6 +47,8 @@ def consumer_config(group_id: str) -> dict[str, Any]:
         "auto_offset_reset": "earliest",
         "max_poll_records": settings.KAFKA_MAX_POLL_RECORDS,
         "max_poll_interval_ms": settings.KAFKA_MAX_POLL_INTERVAL_MS,
+        "session_timeout_ms": settings.KAFKA_SESSION_TIMEOUT_MS,
+        "heartbeat_interval_ms": max(1_000, settings.KAFKA_SESSION_TIMEOUT_MS // 3),
         "isolation_level": "read_committed",
     }
 

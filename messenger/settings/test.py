@@ -21,6 +21,7 @@ TEST_RUN_ID = os.environ.setdefault("MESSENGER_TEST_RUN_ID", uuid.uuid4().hex[:1
 KAFKA_TOPIC_PREFIX = env_str("KAFKA_TOPIC_PREFIX", f"test-{TEST_RUN_ID}.")
 KAFKA_TOPIC_PARTITIONS = 3
 KAFKA_CONSUMER_GROUP = f"messenger-test-{TEST_RUN_ID}"
+KAFKA_SESSION_TIMEOUT_MS = 6_000
 CACHES = {"default": {**CACHES["default"], "KEY_PREFIX": f"test-{TEST_RUN_ID}"}}  # noqa: F405
 CHANNEL_LAYERS = {
     "default": {
@@ -33,3 +34,10 @@ MESSAGE_RATE_LIMIT = 1000
 # Threads of async tests (database_sync_to_async) then close their
 # connections after each call, so the test database can be dropped.
 DATABASES = {"default": {**DATABASES["default"], "CONN_MAX_AGE": 0}}  # noqa: F405
+# Serve static files straight from the source folders: no collectstatic step.
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

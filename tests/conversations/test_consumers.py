@@ -121,8 +121,21 @@ BAD_FRAMES = [
     (json.dumps({"no": "type"}), "bad_frame"),
     (json.dumps({"type": "message.explode"}), "unknown_type"),
     (json.dumps({"type": "message.send", "conversation": 1, "body": "x"}), "bad_frame"),
-    (json.dumps({"type": "message.send", "client_id": str(uuid.uuid4()), "body": "x"}), "bad_frame"),
-    (json.dumps({"type": "message.send", "conversation": True, "client_id": str(uuid.uuid4()), "body": "x"}), "bad_frame"),
+    (
+        json.dumps({"type": "message.send", "client_id": str(uuid.uuid4()), "body": "x"}),
+        "bad_frame",
+    ),
+    (
+        json.dumps(
+            {
+                "type": "message.send",
+                "conversation": True,
+                "client_id": str(uuid.uuid4()),
+                "body": "x",
+            }
+        ),
+        "bad_frame",
+    ),
     (json.dumps({"type": "sync", "conversations": [1]}), "bad_frame"),
     (json.dumps({"type": "sync", "conversations": {"1": -5}}), "bad_frame"),
 ]
@@ -196,7 +209,9 @@ async def test_sending_too_fast_is_rate_limited(kafka_topics, settings, chat, al
     await socket.disconnect()
 
 
-async def test_a_dead_broker_gets_a_clear_error_not_an_ack(kafka_topics, settings, chat, alice) -> None:
+async def test_a_dead_broker_gets_a_clear_error_not_an_ack(
+    kafka_topics, settings, chat, alice
+) -> None:
     await database_sync_to_async(producer_close)()
     settings.KAFKA_BOOTSTRAP_SERVERS = ["127.0.0.1:1"]
     settings.KAFKA_PRODUCER_MAX_BLOCK_MS = 500

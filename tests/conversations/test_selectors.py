@@ -15,7 +15,10 @@ def test_membership_is_checked_per_conversation() -> None:
     outsider = UserFactory()
     assert selectors.membership_exists(user_id=member.pk, conversation_id=conversation.pk)
     assert not selectors.membership_exists(user_id=outsider.pk, conversation_id=conversation.pk)
-    assert selectors.conversation_get_for_member(user=outsider, conversation_id=conversation.pk) is None
+    assert (
+        selectors.conversation_get_for_member(user=outsider, conversation_id=conversation.pk)
+        is None
+    )
 
 
 def test_history_reads_the_latest_page_and_what_came_after_a_sequence() -> None:

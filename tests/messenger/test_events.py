@@ -74,10 +74,28 @@ def test_message_events_go_to_the_messages_topic_keyed_by_conversation() -> None
         (wire(id="not-a-uuid"), "invalid envelope"),
         (wire(extra="field"), "invalid envelope"),
         (wire(payload={"conversation_id": 7}), "invalid message.sent payload"),
-        (wire(payload={"conversation_id": -1, "sender_id": 3, "client_id": str(uuid.uuid4()), "body": "x"}),
-         "invalid message.sent payload"),
-        (wire(payload={"conversation_id": 7, "sender_id": 3, "client_id": str(uuid.uuid4()), "body": ""}),
-         "invalid message.sent payload"),
+        (
+            wire(
+                payload={
+                    "conversation_id": -1,
+                    "sender_id": 3,
+                    "client_id": str(uuid.uuid4()),
+                    "body": "x",
+                }
+            ),
+            "invalid message.sent payload",
+        ),
+        (
+            wire(
+                payload={
+                    "conversation_id": 7,
+                    "sender_id": 3,
+                    "client_id": str(uuid.uuid4()),
+                    "body": "",
+                }
+            ),
+            "invalid message.sent payload",
+        ),
         (wire(time="2026-01-02T03:04:05"), "no time zone"),
     ],
 )

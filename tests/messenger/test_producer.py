@@ -52,4 +52,5 @@ async def test_publish_async_resolves_once_kafka_has_the_event(kafka_topics: str
     envelope = message_sent_envelope(conversation=conversation, sender=sender)
     metadata = await publish_async(envelope)
     key, value = read_back(metadata.partition, metadata.offset)
+    assert key == str(conversation.pk).encode()
     assert json.loads(value)["id"] == str(envelope.id)

@@ -1,0 +1,48 @@
+# The two commands: `make run` and `make test`.  Everything else supports them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test setup services services-down lint format bench seed
+
+run: $(VENV)/.runtime setup  ## Start services, migrate, and run web + consumers (Ctrl-C stops all)
+	@scripts/run.sh
+
+test: $(VENV)/.dev services  ## Start services and run the whole test suite
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev  ## ruff (lint and format) and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+format: $(VENV)/.dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+setup: services
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py ensure_kafka_topics
+	$(BIN)/python manage.py seed_demo
+
+services:  ## Start PostgreSQL, Redis and Kafka where nothing answers at their addresses
+	@scripts/services.sh up
+
+services-down:  ## Stop the services this project started
+	@scripts/services.sh down
+
+bench: $(VENV)/.dev services  ## Measure send→ack→receive latency through daphne, Kafka and the consumers
+	$(BIN)/python benchmarks/message_latency.py
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(VENV)/bin/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	@touch $@ $(VENV)/.runtime

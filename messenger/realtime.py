@@ -1,0 +1,44 @@
+"""Push to channel-layer groups from synchronous code, such as Kafka handlers.
+
+``async_to_sync`` would start a new event loop, and so a new Redis connection,
+for every call.  Synchronous callers share one long-lived loop in a daemon
+thread instead, and the channel layer keeps its connection on it.
+"""
+
+import asyncio
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from channels.layers import get_channel_layer
+
+_lock = threading.Lock()
+_loop: asyncio.AbstractEventLoop | None = None
+
+
+def _push_loop() -> asyncio.AbstractEventLoop:
+    global _loop
+    with _lock:
+        if _loop is None or _loop.is_closed():
+            loop = asyncio.new_event_loop()
+            threading.Thread(
+                target=loop.run_forever, name="channel-layer-push", daemon=True
+            ).start()
+            _loop = loop
+        return _loop
+
+
+def group_send_many(sends: Sequence[tuple[str, dict[str, Any]]], *, timeout: float = 10) -> None:
+    """Send each (group, message) pair through the channel layer, in order; wait for it."""
+    if not sends:
+        return
+    future = asyncio.run_coroutine_threadsafe(_send_all(sends), _push_loop())
+    future.result(timeout=timeout)
+
+
+async def _send_all(sends: Sequence[tuple[str, dict[str, Any]]]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        raise RuntimeError("CHANNEL_LAYERS is not configured")
+    for group, message in sends:
+        await layer.group_send(group, message)

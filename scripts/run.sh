@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Run the web process and the Kafka consumers together; Ctrl-C stops them and
+# then the services this project started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+trap 'scripts/services.sh down' EXIT
+export PATH="$PWD/.venv/bin:$PATH"
+echo
+echo "Messenger is starting at http://${HOST:-127.0.0.1}:${PORT:-8000}/"
+echo "Log in as alice, bob or carol with the password 'messenger-demo' (see README)."
+echo
+honcho start -f Procfile

@@ -1,0 +1,143 @@
+"""Exactly once under restart: kill the consumer process mid-stream and start another.
+
+The consumer is the real ``manage.py run_kafka_consumers`` in a child process,
+killed with SIGKILL, so whatever it had stored but not yet committed to Kafka
+is replayed by its successor.
+"""
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.db import connection
+
+from conversations.models import Message
+from tests.conftest import receive_until, socket_connect
+from tests.factories import DirectConversationFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+FIRST_BATCH = 200
+SECOND_BATCH = 100
+
+
+def consumer_process(prefix: str, group: str) -> subprocess.Popen[bytes]:
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "messenger.settings.test",
+        "KAFKA_TOPIC_PREFIX": prefix,
+        "DATABASE_URL": (
+            f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+        ),
+        # Small batches, so the kill lands between many commits.
+        "KAFKA_MAX_POLL_RECORDS": "10",
+    }
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "manage.py",
+            "run_kafka_consumers",
+            "--topic",
+            "messages",
+            "--group",
+            group,
+        ],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def stored_count(conversation_id: int) -> int:
+    return Message.objects.filter(conversation_id=conversation_id).count()
+
+
+async def wait_for_count(conversation_id: int, at_least: int, timeout: float = 60) -> int:
+    deadline = time.monotonic() + timeout
+    while True:
+        count = await database_sync_to_async(stored_count)(conversation_id)
+        if count >= at_least:
+            return count
+        if time.monotonic() > deadline:
+            raise AssertionError(f"only {count} of {at_least} messages stored in time")
+        await asyncio.sleep(0.01)
+
+
+async def send_stream(socket, conversation_id: int, bodies: list[str]) -> None:
+    client_ids = [str(uuid.uuid4()) for _ in bodies]
+    for client_id, body in zip(client_ids, bodies, strict=True):
+        await socket.send_json_to(
+            {
+                "type": "message.send",
+                "conversation": conversation_id,
+                "client_id": client_id,
+                "body": body,
+            }
+        )
+    acked = set()
+    while len(acked) < len(client_ids):
+        acked.add((await receive_until(socket, "message.ack"))["client_id"])
+    assert acked == set(client_ids)
+
+
+async def test_killing_the_consumer_mid_stream_loses_and_duplicates_nothing(
+    kafka_topics, alice, bob
+) -> None:
+    chat = await database_sync_to_async(DirectConversationFactory)(members=[alice, bob])
+    group = f"{kafka_topics}restart"
+    sender, _, _ = await socket_connect(alice)
+    recipient, _, _ = await socket_connect(bob)
+    bodies = [f"message {n}" for n in range(FIRST_BATCH + SECOND_BATCH)]
+
+    await send_stream(sender, chat.pk, bodies[:FIRST_BATCH])
+    first = consumer_process(kafka_topics, group)
+    await wait_for_count(chat.pk, 40)
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=10)
+    stored_at_kill = await database_sync_to_async(stored_count)(chat.pk)
+    assert 0 < stored_at_kill < FIRST_BATCH, "the kill must land mid-stream"
+
+    await send_stream(sender, chat.pk, bodies[FIRST_BATCH:])
+    second = consumer_process(kafka_topics, group)
+    await wait_for_count(chat.pk, len(bodies))
+    second.send_signal(signal.SIGTERM)
+    assert second.wait(timeout=30) == 0, second.stderr.read().decode() if second.stderr else ""
+
+    stored = await database_sync_to_async(list)(
+        Message.objects.filter(conversation=chat).order_by("sequence")
+    )
+    assert [m.sequence for m in stored] == list(range(1, len(bodies) + 1))
+    assert [m.body for m in stored] == bodies
+
+    # What the recipient's client shows: pushes deduplicated by id, then a
+    # catch-up from the last sequence it saw; every message exactly once, in order.
+    shown: dict[int, int] = {}
+    first_arrivals: list[int] = []
+    while len(shown) < len(bodies):
+        try:
+            frame = await receive_until(recipient, "message.new", timeout=5)
+        except TimeoutError:
+            break
+        message = frame["message"]
+        if message["id"] not in shown:
+            shown[message["id"]] = message["sequence"]
+            first_arrivals.append(message["sequence"])
+    assert first_arrivals == sorted(first_arrivals)
+    last_seen = max(first_arrivals, default=0)
+    await recipient.send_json_to({"type": "sync", "conversations": {str(chat.pk): last_seen}})
+    while (frame := await recipient.receive_json_from(timeout=15))["type"] != "sync.done":
+        if frame["type"] == "message.new":
+            shown.setdefault(frame["message"]["id"], frame["message"]["sequence"])
+    assert sorted(shown.values()) == list(range(1, len(bodies) + 1))
+    assert set(shown) == {m.pk for m in stored}
+    await sender.disconnect()
+    await recipient.disconnect()

@@ -1,0 +1,81 @@
+"""Conversation pages: the list, one conversation, and starting one."""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from conversations.models import Conversation
+from conversations.services import messages_store
+from tests.factories import DirectConversationFactory, UserFactory, message_sent_envelope
+
+pytestmark = pytest.mark.django_db
+
+
+def test_pages_need_a_login(client: Client) -> None:
+    conversation = DirectConversationFactory()
+    for url in (
+        reverse("conversations:index"),
+        reverse("conversations:detail", args=[conversation.pk]),
+    ):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("account_login"))
+
+
+def test_the_conversation_page_shows_the_latest_messages_escaped(client: Client) -> None:
+    alice, bob = UserFactory(), UserFactory()
+    conversation = DirectConversationFactory(members=[alice, bob])
+    messages_store(
+        envelopes=[
+            message_sent_envelope(conversation=conversation, sender=bob, body=f"note {n}")
+            for n in range(60)
+        ]
+        + [
+            message_sent_envelope(
+                conversation=conversation, sender=bob, body="<img src=x onerror=alert(1)>"
+            )
+        ]
+    )
+    client.force_login(alice)
+    response = client.get(reverse("conversations:detail", args=[conversation.pk]))
+    assert response.status_code == 200
+    shown = response.context["history"]
+    assert len(shown) == 50
+    assert [m.sequence for m in shown] == list(range(12, 62))
+    assert b"&lt;img src=x onerror=alert(1)&gt;" in response.content
+    assert b"<img src=x" not in response.content
+    assert response.context["chat_config"]["lastSequence"] == 61
+
+
+def test_an_outsider_gets_a_404_not_the_conversation(client: Client) -> None:
+    conversation = DirectConversationFactory()
+    client.force_login(UserFactory())
+    assert client.get(reverse("conversations:detail", args=[conversation.pk])).status_code == 404
+
+
+def test_starting_a_conversation_opens_the_one_with_that_person(client: Client) -> None:
+    alice, bob = UserFactory(), UserFactory(username="bob")
+    client.force_login(alice)
+    response = client.post(reverse("conversations:start"), {"username": "@Bob"})
+    conversation = Conversation.objects.get()
+    assert response["Location"] == reverse("conversations:detail", args=[conversation.pk])
+    assert set(conversation.members.all()) == {alice, bob}
+    again = client.post(reverse("conversations:start"), {"username": "bob"})
+    assert again["Location"] == response["Location"]
+
+
+@pytest.mark.parametrize("username", ["", "nobody", "self"])
+def test_starting_a_conversation_with_nobody_or_yourself_explains_why(
+    client: Client, username: str
+) -> None:
+    me = UserFactory(username="self")
+    client.force_login(me)
+    response = client.post(reverse("conversations:start"), {"username": username}, follow=True)
+    assert response.status_code == 200
+    assert [str(m) for m in response.context["messages"]]
+    assert Conversation.objects.count() == 0
+
+
+def test_starting_needs_a_post(client: Client) -> None:
+    client.force_login(UserFactory())
+    assert client.get(reverse("conversations:start")).status_code == 405
