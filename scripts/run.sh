@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 trap 'scripts/services.sh down' EXIT
 export PATH="$PWD/.venv/bin:$PATH"
 echo
-echo "Messenger is starting at http://${HOST:-127.0.0.1}:${PORT:-8000}/"
+echo "Messenger is starting at http://${WEB_HOST:-127.0.0.1}:${WEB_PORT:-8000}/"
 echo "Log in as alice, bob or carol with the password 'messenger-demo' (see README)."
 echo
 honcho start -f Procfile
