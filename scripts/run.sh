@@ -10,4 +10,8 @@ echo
 echo "Messenger is starting at http://${WEB_HOST:-127.0.0.1}:${WEB_PORT:-8000}/"
 echo "Log in as alice, bob or carol with the password 'messenger-demo' (see README)."
 echo
-honcho start -f Procfile
+status=0
+honcho start -f Procfile || status=$?
+# Ctrl-C (130) is how this command is meant to end.
+[[ $status -eq 130 ]] && status=0
+exit "$status"

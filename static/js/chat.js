@@ -30,7 +30,7 @@ function messageElement(message, mine) {
   const time = document.createElement("time");
   const created = new Date(message.created_at);
   time.dateTime = message.created_at;
-  time.textContent = created.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  time.textContent = created.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
   item.append(sender, body, time);
   return item;
 }

@@ -6,11 +6,14 @@ from collections.abc import Callable
 
 import pytest
 from django.conf import settings
+from django.db import OperationalError
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
+from conversations.handlers import MessagesHandler
 from conversations.models import Message
 from messenger.kafka.consumer import consumer_config
 from messenger.kafka.events import envelope_encode
+from messenger.kafka.handlers import HANDLERS
 from messenger.kafka.producer import publish_sync
 from messenger.kafka.topics import Topic, topic_name
 from tests.factories import DirectConversationFactory, message_sent_envelope
@@ -129,3 +132,29 @@ def test_replaying_the_topic_from_the_start_stores_nothing_twice(start_consumer)
     stored = list(Message.objects.filter(conversation=conversation).order_by("sequence"))
     assert [m.sequence for m in stored] == list(range(1, 21))
     assert [m.body for m in stored] == [f"m{n}" for n in range(20)]
+
+
+def test_a_batch_that_meets_a_database_outage_is_retried_not_dead_lettered(
+    start_consumer, monkeypatch
+) -> None:
+    calls = []
+
+    class DatabaseAwayOnce(MessagesHandler):
+        def handle_batch(self, envelopes):
+            calls.append(len(envelopes))
+            if len(calls) == 1:
+                raise OperationalError("connection refused")
+            super().handle_batch(envelopes)
+
+    monkeypatch.setitem(HANDLERS, Topic.MESSAGES, DatabaseAwayOnce)
+    running = start_consumer()
+    conversation = DirectConversationFactory()
+    publish_sync(
+        message_sent_envelope(conversation=conversation, sender=conversation.members.first())
+    )
+
+    wait_for(lambda: Message.objects.filter(conversation=conversation).exists())
+    wait_for(lambda: running.runner.stats.batches == 1)
+    assert running.runner.stats.retries == 1
+    assert running.runner.stats.dead_lettered == {}
+    assert Message.objects.filter(conversation=conversation).count() == 1
