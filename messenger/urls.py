@@ -4,7 +4,11 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from messenger import views as ops_views
+
 urlpatterns = [
+    path("healthz", ops_views.healthz, name="healthz"),
+    path("readyz", ops_views.readyz, name="readyz"),
     path("", RedirectView.as_view(pattern_name="conversations:index"), name="home"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),

@@ -167,6 +167,9 @@ MESSAGE_RATE_LIMIT = env_int("MESSAGE_RATE_LIMIT", 30)
 MESSAGE_RATE_WINDOW_SECONDS = env_int("MESSAGE_RATE_WINDOW_SECONDS", 10)
 MESSAGE_PAGE_SIZE = 50
 
+# Operations: probes, metrics, logs (see docs/operations.md).
+HEALTH_CHECK_TIMEOUT_SECONDS = env_int("HEALTH_CHECK_TIMEOUT_SECONDS", 2)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
