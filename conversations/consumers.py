@@ -14,6 +14,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from conversations import selectors
 from conversations.serializers import message_serialize
 from conversations.services import ConversationError, message_send, user_group
+from messenger.metrics import websocket_closed, websocket_opened
 
 logger = logging.getLogger(__name__)
 
@@ -47,10 +48,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.group = user_group(user.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
+        websocket_opened()
 
     async def disconnect(self, code: int) -> None:
         """Leave the user's group."""
         if self.group is not None:
+            websocket_closed()
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:

@@ -24,6 +24,7 @@ from conversations.models import Conversation, Membership, Message
 from conversations.serializers import message_serialize
 from messenger.kafka.events import Envelope, MessageSent
 from messenger.kafka.producer import PublishError, publish_async
+from messenger.metrics import message_latency_observe
 from messenger.ratelimit import rate_limit_hit
 from messenger.realtime import group_send_many
 
@@ -195,3 +196,7 @@ def messages_push(*, messages: Sequence[Message]) -> None:
         group_send_many(sends)
     except Exception:
         logger.exception("pushing %d messages failed; clients will catch up", len(messages))
+        return
+    for message in messages:
+        # created_at is the event's time: when the socket handed it to Kafka.
+        message_latency_observe(accepted_at=message.created_at.timestamp())

@@ -9,6 +9,7 @@ from messenger import views as ops_views
 urlpatterns = [
     path("healthz", ops_views.healthz, name="healthz"),
     path("readyz", ops_views.readyz, name="readyz"),
+    path("metrics", ops_views.metrics, name="metrics"),
     path("", RedirectView.as_view(pattern_name="conversations:index"), name="home"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),

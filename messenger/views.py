@@ -1,10 +1,14 @@
-"""Operational endpoints: liveness and readiness probes."""
+"""Operational endpoints: liveness and readiness probes, Prometheus metrics."""
 
+import hmac
+
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from messenger.health import readiness_check
+from messenger.metrics import metrics_render
 
 
 @never_cache
@@ -33,3 +37,26 @@ def readyz(request: HttpRequest) -> JsonResponse:
         },
     }
     return JsonResponse(body, status=200 if not failed else 503)
+
+
+def _metrics_allowed(request: HttpRequest) -> bool:
+    user = getattr(request, "user", None)
+    if user is not None and user.is_active and user.is_staff:
+        return True
+    token = settings.METRICS_TOKEN
+    header = request.headers.get("Authorization", "")
+    if not token or not header.startswith("Bearer "):
+        return False
+    return hmac.compare_digest(header.removeprefix("Bearer ").encode(), token.encode())
+
+
+@never_cache
+@require_GET
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Serve the Prometheus exposition to a scraper with the token, or to staff."""
+    if not _metrics_allowed(request):
+        response = HttpResponse("forbidden\n", status=403, content_type="text/plain")
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    body, content_type = metrics_render()
+    return HttpResponse(body, content_type=content_type)

@@ -25,6 +25,14 @@ from messenger.kafka.events import Envelope, EventDecodeError, envelope_decode
 from messenger.kafka.handlers import Handler, handlers_discover
 from messenger.kafka.producer import get_producer
 from messenger.kafka.topics import Topic, topic_from_name, topic_name
+from messenger.metrics import (
+    KAFKA_BATCH_RETRIES,
+    KAFKA_BATCH_SECONDS,
+    KAFKA_CONSUMED,
+    KAFKA_CONSUMER_LAG,
+    KAFKA_DEAD_LETTERED,
+    KAFKA_HANDLER_ERRORS,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +40,9 @@ logger = logging.getLogger(__name__)
 # the broker is away.  The batch is retried, never dead-lettered, for them.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError, KafkaError)
 RETRY_BACKOFF_MAX_SECONDS = 30.0
+# How often the lag of idle partitions is refreshed; busy ones are measured
+# after every batch.
+LAG_REFRESH_SECONDS = 2.0
 
 
 def consumer_config(group_id: str) -> dict[str, Any]:
@@ -106,6 +117,7 @@ class ConsumerRunner:
         names = sorted(topic_name(t) for t in self.handlers)
         consumer.subscribe(names)
         logger.info("consuming %s as group %s", ", ".join(names), self.group_id)
+        lag_measured = 0.0
         try:
             while not self.stopping:
                 batches = consumer.poll(timeout_ms=self.poll_timeout_ms)
@@ -113,6 +125,9 @@ class ConsumerRunner:
                     self.assigned.set()
                 for tp, records in batches.items():
                     self._process_partition(consumer, tp, records)
+                if time.monotonic() - lag_measured > LAG_REFRESH_SECONDS:
+                    self._lag_measure(consumer)
+                    lag_measured = time.monotonic()
         finally:
             # autocommit=False: close() must not commit anything unprocessed.
             consumer.close(autocommit=False)
@@ -135,6 +150,7 @@ class ConsumerRunner:
                 # (handlers ignore what they already applied) and never
                 # commit past it.
                 self.stats.retries += 1
+                KAFKA_BATCH_RETRIES.labels(topic.value).inc()
                 logger.warning("%s batch failed, retrying in %.1fs: %s", topic.value, backoff, exc)
                 if self._stopping.wait(backoff):
                     return  # Leave the offsets for whoever owns the partition next.
@@ -142,6 +158,9 @@ class ConsumerRunner:
         self._commit(consumer, tp, records[-1].offset + 1)
         self.stats.batches += 1
         self.stats.count(self.stats.processed, topic, handled)
+        KAFKA_CONSUMED.labels(topic.value).inc(len(records))
+        KAFKA_BATCH_SECONDS.labels(topic.value).observe(time.monotonic() - started)
+        self._lag_record(consumer, tp, records[-1].offset + 1)
         logger.info(
             "%s[%d] %d events up to offset %d in %.1f ms",
             topic.value,
@@ -159,7 +178,7 @@ class ConsumerRunner:
             try:
                 decoded.append((record, envelope_decode(record.value)))
             except EventDecodeError as exc:
-                self._dead_letter(record, topic, f"undecodable: {exc}")
+                self._dead_letter(record, topic, f"undecodable: {exc}", kind="undecodable")
         if not decoded:
             return 0
         try:
@@ -168,6 +187,7 @@ class ConsumerRunner:
         except TRANSIENT_ERRORS:
             raise
         except Exception:
+            KAFKA_HANDLER_ERRORS.labels(topic.value).inc()
             logger.exception("%s batch failed; applying its events one by one", topic.value)
         handled = 0
         for record, envelope in decoded:
@@ -177,11 +197,14 @@ class ConsumerRunner:
             except TRANSIENT_ERRORS:
                 raise
             except Exception as exc:
+                KAFKA_HANDLER_ERRORS.labels(topic.value).inc()
                 logger.exception("%s event %s failed", topic.value, envelope.id)
-                self._dead_letter(record, topic, f"handler failed: {type(exc).__name__}: {exc}")
+                self._dead_letter(
+                    record, topic, f"handler failed: {type(exc).__name__}: {exc}", kind="handler"
+                )
         return handled
 
-    def _dead_letter(self, record: ConsumerRecord, topic: Topic, reason: str) -> None:
+    def _dead_letter(self, record: ConsumerRecord, topic: Topic, reason: str, *, kind: str) -> None:
         logger.error(
             "dead-lettering %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason
         )
@@ -200,6 +223,25 @@ class ConsumerRunner:
             headers=headers,
         ).get(timeout=30)
         self.stats.count(self.stats.dead_lettered, topic)
+        KAFKA_DEAD_LETTERED.labels(topic.value, kind).inc()
+
+    def _lag_record(self, consumer: KafkaConsumer, tp: TopicPartition, position: int) -> None:
+        # The high watermark comes with every fetch response: no extra request.
+        highwater = consumer.highwater(tp)
+        if highwater is not None:
+            KAFKA_CONSUMER_LAG.labels(topic_from_name(tp.topic).value, str(tp.partition)).set(
+                max(0, highwater - position)
+            )
+
+    def _lag_measure(self, consumer: KafkaConsumer) -> None:
+        """Refresh the lag of every partition this consumer owns, busy or idle."""
+        for tp in consumer.assignment():
+            try:
+                position = consumer.position(tp, timeout_ms=100)
+            except KafkaError:
+                continue
+            if position is not None:
+                self._lag_record(consumer, tp, position)
 
     def _commit(self, consumer: KafkaConsumer, tp: TopicPartition, offset: int) -> None:
         try:

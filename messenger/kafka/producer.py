@@ -19,6 +19,7 @@ from kafka.serializer import Serializer
 
 from messenger.kafka.events import Envelope, envelope_encode
 from messenger.kafka.topics import topic_name
+from messenger.metrics import kafka_produce_observe
 
 logger = logging.getLogger(__name__)
 
@@ -92,15 +93,20 @@ def publish(
     value: bytes | None = None,
 ) -> FutureRecordMetadata:
     """Hand an event to the producer and return the future of its delivery."""
+    name = topic or topic_name(envelope.topic)
     try:
-        return get_producer().send(
-            topic or topic_name(envelope.topic),
+        future = get_producer().send(
+            name,
             key=key if key is not None else envelope.key(),
             value=value if value is not None else envelope_encode(envelope),
             headers=headers,
         )
     except KafkaError as exc:
+        kafka_produce_observe(topic=name, ok=False)
         raise PublishError(f"Kafka did not accept the event: {exc}") from exc
+    future.add_callback(lambda _: kafka_produce_observe(topic=name, ok=True))
+    future.add_errback(lambda _: kafka_produce_observe(topic=name, ok=False))
+    return future
 
 
 def publish_sync(envelope: Envelope, *, timeout: float | None = None) -> RecordMetadata:
