@@ -150,6 +150,11 @@ KAFKA_TOPIC_PREFIX = env_str("KAFKA_TOPIC_PREFIX", "messenger.")
 KAFKA_TOPIC_PARTITIONS = env_int("KAFKA_TOPIC_PARTITIONS", 6)
 KAFKA_TOPIC_REPLICATION_FACTOR = env_int("KAFKA_TOPIC_REPLICATION_FACTOR", 1)
 KAFKA_TOPIC_RETENTION_MS = env_int("KAFKA_TOPIC_RETENTION_MS", 7 * 24 * 3600 * 1000)
+# With one replica down, writes with acks=all still succeed; with two down
+# they stop rather than risk a lost message.
+KAFKA_TOPIC_MIN_INSYNC_REPLICAS = env_int(
+    "KAFKA_TOPIC_MIN_INSYNC_REPLICAS", min(2, KAFKA_TOPIC_REPLICATION_FACTOR)
+)
 KAFKA_CONSUMER_GROUP = env_str("KAFKA_CONSUMER_GROUP", "messenger")
 KAFKA_MAX_POLL_RECORDS = env_int("KAFKA_MAX_POLL_RECORDS", 500)
 # A worst-case batch (500 events, each a few queries) takes well under a

@@ -1,4 +1,4 @@
-"""Create the Kafka topics the application needs."""
+"""Create the Kafka topics the application needs (same as ``kafka_topics create``)."""
 
 from typing import Any
 
@@ -8,7 +8,7 @@ from messenger.kafka.admin import topics_ensure
 
 
 class Command(BaseCommand):
-    help = "Create the registered Kafka topics that do not exist yet."
+    help = "Create the registered Kafka topics that do not exist yet (kafka_topics create)."
 
     def handle(self, *args: Any, **options: Any) -> None:
         created = topics_ensure()
