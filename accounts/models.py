@@ -1,18 +1,54 @@
 """The user model: Django's user plus the profile fields people see."""
 
 from django.contrib.auth.models import AbstractUser
+from django.contrib.postgres.indexes import OpClass
 from django.db import models
+from django.db.models.functions import Upper
+from django.urls import reverse
 
 
 class User(AbstractUser):
     """A person with an account; ``display_name`` is what others see."""
 
     display_name = models.CharField(max_length=80, blank=True)
+    status_text = models.CharField("status", max_length=140, blank=True)
+    # A square thumbnail re-encoded by accounts.services.avatar_set; never
+    # the uploaded file itself.
+    avatar = models.ImageField(upload_to="avatars/", blank=True)
+
+    class Meta:
+        # Case-insensitive prefix search: Django's ``istartswith`` is
+        # ``UPPER(col::text) LIKE UPPER('abc%')``, which these indexes serve.
+        indexes = [
+            models.Index(
+                OpClass(Upper("username"), name="text_pattern_ops"), name="user_username_prefix"
+            ),
+            models.Index(
+                OpClass(Upper("display_name"), name="text_pattern_ops"),
+                name="user_display_name_prefix",
+            ),
+        ]
 
     @property
     def name(self) -> str:
         """Return the name to show: the display name, else the username."""
         return self.display_name or self.username
+
+    @property
+    def initials(self) -> str:
+        """Return up to two initials for the generated default avatar."""
+        words = self.name.split()
+        letters = "".join(word[0] for word in words[:2]) if words else self.username[:1]
+        return letters.upper()
+
+    @property
+    def avatar_url(self) -> str | None:
+        """Return the URL of the avatar thumbnail, or None for the initials avatar."""
+        if not self.avatar:
+            return None
+        # The file name is in the query, so a new avatar gets a new URL.
+        version = self.avatar.name.rsplit("/", 1)[-1]
+        return f"{reverse('accounts:avatar', args=[self.username])}?v={version}"
 
     def __str__(self) -> str:
         return self.username

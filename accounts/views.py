@@ -1,17 +1,95 @@
-"""Profile pages."""
+"""Profile pages and avatars."""
 
+from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET
 
+from accounts.forms import ProfileForm
+from accounts.presence import online_user_ids
 from accounts.requests import AuthenticatedHttpRequest
 from accounts.selectors import user_get_active
+from accounts.services import ProfileError, avatar_remove, avatar_set, profile_update
+from contacts import selectors as contact_selectors
+from contacts.models import ContactRequest
 
 
 @login_required
 def profile(request: AuthenticatedHttpRequest, username: str) -> HttpResponse:
-    """Show a person's profile."""
+    """Show a person's profile, with what the viewer may do about them."""
     person = user_get_active(username=username)
     if person is None:
         raise Http404("No such person")
-    return render(request, "accounts/profile.html", {"person": person})
+    viewer = request.user
+    context: dict[str, object] = {"person": person, "is_me": person.pk == viewer.pk}
+    if person.pk != viewer.pk:
+        if contact_selectors.block_exists_between(user_id=person.pk, other_id=viewer.pk):
+            # To someone who blocked you, you look like nobody.
+            if not contact_selectors.block_made(blocker_id=viewer.pk, blocked_id=person.pk):
+                raise Http404("No such person")
+            context["you_blocked"] = True
+        is_contact = contact_selectors.is_contact(user_id=viewer.pk, other_id=person.pk)
+        context |= {
+            "is_contact": is_contact,
+            # Presence is for contacts only (and a block ends the contact).
+            "online": is_contact and bool(online_user_ids(user_ids=[person.pk])),
+            "request_out": ContactRequest.objects.filter(
+                from_user=viewer, to_user=person, status=ContactRequest.Status.PENDING
+            ).first(),
+            "request_in": ContactRequest.objects.filter(
+                from_user=person, to_user=viewer, status=ContactRequest.Status.PENDING
+            ).first(),
+        }
+    return render(request, "accounts/profile.html", context)
+
+
+@login_required
+def profile_edit(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Edit one's own display name, status and avatar."""
+    user = request.user
+    if request.method == "POST":
+        form = ProfileForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                with transaction.atomic():
+                    profile_update(
+                        user=user,
+                        display_name=form.cleaned_data["display_name"],
+                        status_text=form.cleaned_data["status_text"],
+                    )
+                    if form.cleaned_data["avatar"]:
+                        avatar_set(user=user, upload=form.cleaned_data["avatar"])
+                    elif form.cleaned_data["remove_avatar"]:
+                        avatar_remove(user=user)
+            except ProfileError as exc:
+                form.add_error("avatar", exc.message)
+            else:
+                flash.success(request, "Your profile was saved.")
+                return redirect("accounts:profile", username=user.username)
+    else:
+        form = ProfileForm(
+            initial={"display_name": user.display_name, "status_text": user.status_text}
+        )
+    return render(request, "accounts/profile_edit.html", {"form": form})
+
+
+@login_required
+@require_GET
+def avatar(request: AuthenticatedHttpRequest, username: str) -> HttpResponseBase:
+    """Serve a person's avatar thumbnail to logged-in people."""
+    person = user_get_active(username=username)
+    if person is None or not person.avatar:
+        raise Http404("No avatar")
+    try:
+        handle = default_storage.open(person.avatar.name, "rb")
+    except FileNotFoundError:
+        raise Http404("No avatar") from None
+    response = FileResponse(handle, content_type="image/webp")
+    # The URL carries the file name, so a new avatar gets a new URL.
+    response["Cache-Control"] = "private, max-age=86400"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

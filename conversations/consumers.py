@@ -11,16 +11,20 @@ from typing import Any, TypeGuard
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from accounts.presence import presence_leave, presence_touch
 from conversations import selectors
 from conversations.serializers import message_serialize
-from conversations.services import ConversationError, message_send, user_group
+from conversations.services import ConversationError, message_send
 from messenger.metrics import websocket_closed, websocket_opened
+from messenger.realtime import user_group
 
 logger = logging.getLogger(__name__)
 
 # Close code sent before the handshake completes is turned into HTTP 403 by
 # daphne; 4401 is what the protocol documents for it.
 CLOSE_UNAUTHENTICATED = 4401
+# Sent when the server ends a session: the account was deactivated.
+CLOSE_SESSION_ENDED = 4403
 SYNC_PAGE_SIZE = 200
 
 
@@ -47,14 +51,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         self.group = user_group(user.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        # Counted online before the client hears it is connected.
+        await presence_touch(user_id=user.pk, channel_name=self.channel_name)
         await self.accept()
         websocket_opened()
 
     async def disconnect(self, code: int) -> None:
-        """Leave the user's group."""
+        """Leave the user's group and the online sockets."""
         if self.group is not None:
             websocket_closed()
             await self.channel_layer.group_discard(self.group, self.channel_name)
+            await presence_leave(user_id=self.scope["user"].pk, channel_name=self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Dispatch one client frame; every failure becomes an error frame."""
@@ -142,11 +149,21 @@ class ChatConsumer(AsyncWebsocketConsumer):
             )
 
     async def _ping(self, frame: dict[str, Any]) -> None:
+        # Clients ping every 30 s; each ping keeps this socket counted online.
+        await presence_touch(user_id=self.scope["user"].pk, channel_name=self.channel_name)
         await self._send_json({"type": "pong"})
 
     async def message_new(self, event: dict[str, Any]) -> None:
         """Forward a stored message pushed through the channel layer."""
         await self._send_json({"type": "message.new", "message": event["message"]})
+
+    async def notification(self, event: dict[str, Any]) -> None:
+        """Forward a notification pushed through the channel layer."""
+        await self._send_json({"type": "notification", "notification": event["notification"]})
+
+    async def session_close(self, event: dict[str, Any]) -> None:
+        """Close the socket: the account was deactivated or logged out."""
+        await self.close(code=CLOSE_SESSION_ENDED)
 
     async def _send_error(self, code: str, message: str, client_id: str | None) -> None:
         await self._send_json(

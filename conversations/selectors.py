@@ -1,8 +1,9 @@
 """Reads of conversations and messages."""
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, Prefetch, Q, QuerySet
 
 from accounts.models import User
+from contacts.models import Block
 from conversations.models import Conversation, Membership, Message
 
 
@@ -31,6 +32,33 @@ def conversation_get_for_member(*, user: User, conversation_id: int) -> Conversa
 def membership_exists(*, user_id: int, conversation_id: int) -> bool:
     """Return whether the user is a member of the conversation."""
     return Membership.objects.filter(user_id=user_id, conversation_id=conversation_id).exists()
+
+
+def send_refusal(*, user_id: int, conversation_id: int) -> str | None:
+    """Return why the user may not send into the conversation, or None if they may.
+
+    ``forbidden``: not a member (or no such conversation); ``blocked``: a
+    one-to-one conversation where either person blocked the other.
+    """
+    row = (
+        Membership.objects.filter(user_id=user_id, conversation_id=conversation_id)
+        .annotate(
+            blocked=Exists(
+                Block.objects.filter(
+                    Q(blocker_id=user_id, blocked__memberships__conversation_id=conversation_id)
+                    | Q(blocked_id=user_id, blocker__memberships__conversation_id=conversation_id)
+                )
+            )
+        )
+        .values_list("conversation__kind", "blocked")
+        .first()
+    )
+    if row is None:
+        return "forbidden"
+    kind, blocked = row
+    if kind == Conversation.Kind.DIRECT and blocked:
+        return "blocked"
+    return None
 
 
 def member_ids(*, conversation_id: int) -> list[int]:
@@ -65,3 +93,10 @@ def conversation_display_name(*, conversation: Conversation, viewer: User) -> st
         return conversation.title
     others = [m.user.name for m in conversation.memberships.all() if m.user_id != viewer.pk]
     return ", ".join(others) or viewer.name
+
+
+def conversation_other_member(*, conversation: Conversation, viewer: User) -> User | None:
+    """Return the other person of a one-to-one conversation (None for groups)."""
+    if conversation.kind != Conversation.Kind.DIRECT:
+        return None
+    return next((m.user for m in conversation.memberships.all() if m.user_id != viewer.pk), None)

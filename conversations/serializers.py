@@ -16,6 +16,8 @@ def message_serialize(message: Message) -> dict[str, Any]:
             "id": message.sender.pk,
             "username": message.sender.username,
             "name": message.sender.name,
+            "initials": message.sender.initials,
+            "avatar": message.sender.avatar_url,
         },
         "body": message.body,
         "created_at": message.created_at.isoformat(),

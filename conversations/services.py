@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import transaction
 
 from accounts.models import User
+from contacts.selectors import block_exists_between, is_contact
 from conversations import selectors
 from conversations.models import Conversation, Membership, Message
 from conversations.serializers import message_serialize
@@ -26,7 +27,7 @@ from messenger.kafka.events import Envelope, MessageSent
 from messenger.kafka.producer import PublishError, publish_async
 from messenger.metrics import message_latency_observe
 from messenger.ratelimit import rate_limit_hit
-from messenger.realtime import group_send_many
+from messenger.realtime import group_send_many, user_group
 
 logger = logging.getLogger(__name__)
 
@@ -40,11 +41,6 @@ class ConversationError(Exception):
         self.message = message
 
 
-def user_group(user_id: int) -> str:
-    """Return the channel-layer group that reaches every socket of a user."""
-    return f"user.{user_id}"
-
-
 @transaction.atomic
 def conversation_direct_get_or_create(*, user: User, other: User) -> Conversation:
     """Return the one-to-one conversation of two people, creating it on first use."""
@@ -52,6 +48,12 @@ def conversation_direct_get_or_create(*, user: User, other: User) -> Conversatio
         raise ConversationError("invalid", "You cannot start a conversation with yourself.")
     if not other.is_active:
         raise ConversationError("not_found", "No such person.")
+    if block_exists_between(user_id=user.pk, other_id=other.pk):
+        raise ConversationError("blocked", "You can't start a conversation with this person.")
+    if not is_contact(user_id=user.pk, other_id=other.pk):
+        raise ConversationError(
+            "not_contact", f"Add {other.name} to your contacts before you write to them."
+        )
     low, high = sorted((user.pk, other.pk))
     conversation, created = Conversation.objects.get_or_create(
         direct_key=f"{low}:{high}", defaults={"kind": Conversation.Kind.DIRECT}
@@ -92,12 +94,14 @@ async def message_send(
         window_seconds=settings.MESSAGE_RATE_WINDOW_SECONDS,
     ):
         raise ConversationError("rate_limited", "Too many messages; wait a moment.")
-    is_member = await database_sync_to_async(selectors.membership_exists)(
+    refusal = await database_sync_to_async(selectors.send_refusal)(
         user_id=sender.pk, conversation_id=conversation_id
     )
-    if not is_member:
+    if refusal == "forbidden":
         # The same answer for "does not exist" and "not yours": no probing.
         raise ConversationError("forbidden", "You are not a member of this conversation.")
+    if refusal == "blocked":
+        raise ConversationError("blocked", "You can't send messages to this person.")
     envelope = Envelope(
         payload=MessageSent(
             conversation_id=conversation_id, sender_id=sender.pk, client_id=client_id, body=body

@@ -41,7 +41,6 @@ def _page(request: AuthenticatedHttpRequest, conversation: Conversation | None) 
                 "userId": user.pk,
                 "lastSequence": messages[-1].sequence if messages else 0,
                 "maxLength": settings.MESSAGE_MAX_LENGTH,
-                "socketPath": "/ws/",
             },
         }
     return render(request, "conversations/index.html", context)

@@ -12,6 +12,12 @@ from typing import Any
 
 from channels.layers import get_channel_layer
 
+
+def user_group(user_id: int) -> str:
+    """Return the channel-layer group that reaches every socket of a user."""
+    return f"user.{user_id}"
+
+
 _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
 

@@ -14,5 +14,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("people/", include("accounts.urls")),
+    path("contacts/", include("contacts.urls")),
     path("conversations/", include("conversations.urls")),
 ]

@@ -6,6 +6,7 @@ from typing import Any
 import factory
 
 from accounts.models import User
+from contacts.models import Contact
 from conversations.models import Conversation, Membership
 from messenger.kafka.events import Envelope, MessageSent
 
@@ -38,6 +39,12 @@ class DirectConversationFactory(factory.django.DjangoModelFactory):
         people = extracted or [UserFactory(), UserFactory()]
         for person in people:
             Membership.objects.create(user=person, conversation=self)
+
+
+def make_contacts(first: User, second: User) -> None:
+    """Make two people each other's contacts, as an accepted request does."""
+    Contact.objects.get_or_create(owner=first, contact=second)
+    Contact.objects.get_or_create(owner=second, contact=first)
 
 
 def message_sent_envelope(

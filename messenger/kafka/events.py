@@ -78,6 +78,33 @@ class MessageSent(EventPayload):
         return str(self.conversation_id)
 
 
+@event("contact.request.received", topic=Topic.NOTIFICATIONS)
+class ContactRequestReceived(EventPayload):
+    """Someone asked the recipient to become contacts."""
+
+    recipient_id: int = Field(gt=0)
+    request_id: int = Field(gt=0)
+    from_user_id: int = Field(gt=0)
+    message: str = Field(default="", max_length=200)
+
+    def key(self) -> str:
+        """Key by recipient: one person's notifications stay in order."""
+        return str(self.recipient_id)
+
+
+@event("contact.request.accepted", topic=Topic.NOTIFICATIONS)
+class ContactRequestAccepted(EventPayload):
+    """The person the recipient asked accepted their contact request."""
+
+    recipient_id: int = Field(gt=0)
+    request_id: int = Field(gt=0)
+    by_user_id: int = Field(gt=0)
+
+    def key(self) -> str:
+        """Key by recipient: one person's notifications stay in order."""
+        return str(self.recipient_id)
+
+
 @dataclass(frozen=True)
 class Envelope:
     """An event with its identity, time and schema version."""

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 from kafka.producer.future import FutureRecordMetadata, RecordMetadata
@@ -107,6 +108,26 @@ def publish(
     future.add_callback(lambda _: kafka_produce_observe(topic=name, ok=True))
     future.add_errback(lambda _: kafka_produce_observe(topic=name, ok=False))
     return future
+
+
+def publish_on_commit(envelope: Envelope) -> None:
+    """Publish an event once the current transaction commits, without waiting for it.
+
+    For events that announce a change already stored in PostgreSQL: a
+    delivery failure is logged, and the stored state stays the truth.
+    """
+
+    def send() -> None:
+        try:
+            publish(envelope).add_errback(
+                lambda exc: logger.error(
+                    "event %s %s not delivered: %s", envelope.type, envelope.id, exc
+                )
+            )
+        except PublishError:
+            logger.exception("event %s %s not published", envelope.type, envelope.id)
+
+    transaction.on_commit(send)
 
 
 def publish_sync(envelope: Envelope, *, timeout: float | None = None) -> RecordMetadata:

@@ -22,6 +22,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",
     "channels",
     "rest_framework",
     "allauth",
@@ -168,6 +169,17 @@ KAFKA_SESSION_TIMEOUT_MS = env_int("KAFKA_SESSION_TIMEOUT_MS", 10_000)
 KAFKA_PRODUCER_LINGER_MS = env_int("KAFKA_PRODUCER_LINGER_MS", 0)
 KAFKA_PRODUCER_MAX_BLOCK_MS = env_int("KAFKA_PRODUCER_MAX_BLOCK_MS", 5_000)
 KAFKA_PRODUCER_DELIVERY_TIMEOUT_MS = env_int("KAFKA_PRODUCER_DELIVERY_TIMEOUT_MS", 15_000)
+
+AVATAR_MAX_BYTES = env_int("AVATAR_MAX_BYTES", 5 * 1024 * 1024)
+# Checked from the image header before decoding: a decompression bomb is
+# refused without being decompressed.
+AVATAR_MAX_PIXELS = env_int("AVATAR_MAX_PIXELS", 40_000_000)
+AVATAR_SIZE = 256
+CONTACT_REQUEST_RATE_LIMIT = env_int("CONTACT_REQUEST_RATE_LIMIT", 20)
+CONTACT_REQUEST_RATE_WINDOW_SECONDS = env_int("CONTACT_REQUEST_RATE_WINDOW_SECONDS", 3600)
+USER_SEARCH_PAGE_SIZE = 20
+# A socket counts as present while it pinged within this many seconds.
+PRESENCE_TTL_SECONDS = env_int("PRESENCE_TTL_SECONDS", 75)
 
 MESSAGE_MAX_LENGTH = env_int("MESSAGE_MAX_LENGTH", 10_000)
 MESSAGE_RATE_LIMIT = env_int("MESSAGE_RATE_LIMIT", 30)

@@ -1,5 +1,6 @@
-// The conversation page: one WebSocket, live messages, pending sends, catch-up.
-// Protocol: docs/websocket-protocol.md.  All user text goes through textContent.
+// The conversation page: live messages, pending sends, catch-up after every
+// (re)connect.  All user text goes through textContent.
+import { onFrame, onOpen, send } from "./socket.js";
 
 const config = JSON.parse(document.getElementById("chat-config").textContent);
 const list = document.getElementById("messages");
@@ -11,11 +12,26 @@ const status = document.getElementById("connection-status");
 const seenIds = new Set([...list.querySelectorAll("[data-id]")].map((el) => el.dataset.id));
 const pending = new Map(); // client_id -> {element, body}
 let lastSequence = config.lastSequence;
-let socket = null;
-let retryDelay = 500;
 
 function scrollToEnd() {
   list.scrollTop = list.scrollHeight;
+}
+
+function avatarElement(sender) {
+  if (sender.avatar) {
+    const img = document.createElement("img");
+    img.className = "avatar";
+    img.src = sender.avatar;
+    img.alt = "";
+    img.width = 36;
+    img.height = 36;
+    return img;
+  }
+  const span = document.createElement("span");
+  span.className = "avatar";
+  span.setAttribute("aria-hidden", "true");
+  span.textContent = sender.initials || "";
+  return span;
 }
 
 function messageElement(message, mine) {
@@ -28,9 +44,13 @@ function messageElement(message, mine) {
   body.className = "body";
   body.textContent = message.body;
   const time = document.createElement("time");
-  const created = new Date(message.created_at);
   time.dateTime = message.created_at;
-  time.textContent = created.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  time.textContent = new Date(message.created_at).toLocaleTimeString([], {
+    hour: "2-digit",
+    minute: "2-digit",
+    hourCycle: "h23",
+  });
+  if (!mine) item.append(avatarElement(message.sender));
   item.append(sender, body, time);
   return item;
 }
@@ -61,25 +81,21 @@ function showMessage(message) {
   scrollToEnd();
 }
 
-function setStatus(text) {
-  status.textContent = text;
-}
-
-function send(frame) {
-  if (socket && socket.readyState === WebSocket.OPEN) {
-    socket.send(JSON.stringify(frame));
-    return true;
-  }
-  return false;
-}
-
 function sendPending(clientId) {
   const entry = pending.get(clientId);
   if (!entry) return;
   send({ type: "message.send", conversation: config.conversation, client_id: clientId, body: entry.body });
 }
 
-function handleFrame(frame) {
+onOpen(() => {
+  status.textContent = "";
+  // Catch up on what was stored while we were away, then resend what was
+  // never acknowledged (the server stores each client_id once).
+  send({ type: "sync", conversations: { [config.conversation]: lastSequence } });
+  for (const clientId of pending.keys()) sendPending(clientId);
+});
+
+onFrame((frame) => {
   switch (frame.type) {
     case "message.new":
       showMessage(frame.message);
@@ -102,47 +118,21 @@ function handleFrame(frame) {
         entry.element.classList.add("failed");
         entry.element.querySelector("time").textContent = `not sent: ${frame.message}`;
       } else {
-        setStatus(frame.message);
+        status.textContent = frame.message;
       }
       break;
     }
     default:
       break;
   }
-}
-
-function connect() {
-  const scheme = window.location.protocol === "https:" ? "wss" : "ws";
-  socket = new WebSocket(`${scheme}://${window.location.host}${config.socketPath}`);
-  socket.addEventListener("open", () => {
-    retryDelay = 500;
-    setStatus("");
-    // Catch up on what was stored while we were away, then resend what was
-    // never acknowledged (the server stores each client_id once).
-    send({ type: "sync", conversations: { [config.conversation]: lastSequence } });
-    for (const clientId of pending.keys()) sendPending(clientId);
-  });
-  socket.addEventListener("message", (event) => {
-    try {
-      handleFrame(JSON.parse(event.data));
-    } catch (error) {
-      console.error("bad frame from server", error);
-    }
-  });
-  socket.addEventListener("close", () => {
-    setStatus("Reconnecting…");
-    const delay = retryDelay * (0.75 + Math.random() * 0.5);
-    retryDelay = Math.min(retryDelay * 2, 15000);
-    window.setTimeout(connect, delay);
-  });
-}
+});
 
 form.addEventListener("submit", (event) => {
   event.preventDefault();
   const body = input.value;
   if (!body.trim()) return;
   if (body.length > config.maxLength) {
-    setStatus(`A message has at most ${config.maxLength} characters.`);
+    status.textContent = `A message has at most ${config.maxLength} characters.`;
     return;
   }
   const clientId = crypto.randomUUID();
@@ -154,7 +144,9 @@ form.addEventListener("submit", (event) => {
   element.querySelector("time").textContent = "sending…";
   list.append(element);
   pending.set(clientId, { element, body });
-  sendPending(clientId);
+  if (!send({ type: "message.send", conversation: config.conversation, client_id: clientId, body })) {
+    status.textContent = "Reconnecting… your message will be sent then.";
+  }
   input.value = "";
   scrollToEnd();
 });
@@ -168,4 +160,3 @@ input.addEventListener("keydown", (event) => {
 });
 
 scrollToEnd();
-connect();

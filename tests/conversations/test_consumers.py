@@ -10,6 +10,7 @@ import uuid
 import pytest
 from channels.db import database_sync_to_async
 
+from contacts.models import Block
 from conversations.consumers import CLOSE_UNAUTHENTICATED
 from conversations.models import Message
 from messenger.kafka.producer import producer_close
@@ -53,7 +54,13 @@ async def test_a_message_travels_from_one_socket_through_kafka_to_the_other(
     assert message["body"] == frame["body"]
     assert message["client_id"] == frame["client_id"]
     assert message["sequence"] == 1
-    assert message["sender"] == {"id": alice.pk, "username": "alice", "name": "Alice"}
+    assert message["sender"] == {
+        "id": alice.pk,
+        "username": "alice",
+        "name": "Alice",
+        "initials": "A",
+        "avatar": None,
+    }
     # The sender's own sockets get the stored message too (other tabs).
     echoed = await receive_until(sender, "message.new")
     assert echoed["message"]["id"] == message["id"]
@@ -227,3 +234,17 @@ async def test_a_dead_broker_gets_a_clear_error_not_an_ack(
         await socket.disconnect()
     finally:
         await database_sync_to_async(producer_close)()
+
+
+async def test_nobody_writes_across_a_block_in_either_direction(
+    kafka_topics, chat, alice, bob
+) -> None:
+    await database_sync_to_async(Block.objects.create)(blocker=bob, blocked=alice)
+    for person in (alice, bob):
+        socket, _, _ = await socket_connect(person)
+        frame = send_frame(chat.pk)
+        await socket.send_json_to(frame)
+        error = await receive_until(socket, "error")
+        assert (error["code"], error["client_id"]) == ("blocked", frame["client_id"])
+        await socket.disconnect()
+    assert not await database_sync_to_async(Message.objects.exists)()

@@ -4,19 +4,26 @@ import uuid
 
 import pytest
 
+from contacts.models import Block
 from conversations.models import Conversation, Message
 from conversations.services import (
     ConversationError,
     conversation_direct_get_or_create,
     messages_store,
 )
-from tests.factories import DirectConversationFactory, UserFactory, message_sent_envelope
+from tests.factories import (
+    DirectConversationFactory,
+    UserFactory,
+    make_contacts,
+    message_sent_envelope,
+)
 
 pytestmark = pytest.mark.django_db
 
 
 def test_two_people_share_exactly_one_direct_conversation() -> None:
     alice, bob = UserFactory(), UserFactory()
+    make_contacts(alice, bob)
     first = conversation_direct_get_or_create(user=alice, other=bob)
     second = conversation_direct_get_or_create(user=bob, other=alice)
     assert first == second
@@ -34,9 +41,29 @@ def test_nobody_starts_a_conversation_with_themselves() -> None:
 
 def test_a_deactivated_person_cannot_be_messaged() -> None:
     alice, gone = UserFactory(), UserFactory(is_active=False)
+    make_contacts(alice, gone)
     with pytest.raises(ConversationError) as error:
         conversation_direct_get_or_create(user=alice, other=gone)
     assert error.value.code == "not_found"
+
+
+def test_a_conversation_needs_an_accepted_contact() -> None:
+    alice, stranger = UserFactory(), UserFactory()
+    with pytest.raises(ConversationError) as error:
+        conversation_direct_get_or_create(user=alice, other=stranger)
+    assert error.value.code == "not_contact"
+    assert Conversation.objects.count() == 0
+
+
+def test_nobody_starts_a_conversation_across_a_block() -> None:
+    alice, bob = UserFactory(), UserFactory()
+    make_contacts(alice, bob)
+    Block.objects.create(blocker=bob, blocked=alice)
+    for user, other in ((alice, bob), (bob, alice)):
+        with pytest.raises(ConversationError) as error:
+            conversation_direct_get_or_create(user=user, other=other)
+        assert error.value.code == "blocked"
+    assert Conversation.objects.count() == 0
 
 
 def test_messages_get_consecutive_sequence_numbers_in_event_order() -> None:

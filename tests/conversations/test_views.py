@@ -6,7 +6,12 @@ from django.urls import reverse
 
 from conversations.models import Conversation
 from conversations.services import messages_store
-from tests.factories import DirectConversationFactory, UserFactory, message_sent_envelope
+from tests.factories import (
+    DirectConversationFactory,
+    UserFactory,
+    make_contacts,
+    message_sent_envelope,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -55,6 +60,7 @@ def test_an_outsider_gets_a_404_not_the_conversation(client: Client) -> None:
 
 def test_starting_a_conversation_opens_the_one_with_that_person(client: Client) -> None:
     alice, bob = UserFactory(), UserFactory(username="bob")
+    make_contacts(alice, bob)
     client.force_login(alice)
     response = client.post(reverse("conversations:start"), {"username": "@Bob"})
     conversation = Conversation.objects.get()
@@ -64,11 +70,12 @@ def test_starting_a_conversation_opens_the_one_with_that_person(client: Client) 
     assert again["Location"] == response["Location"]
 
 
-@pytest.mark.parametrize("username", ["", "nobody", "self"])
+@pytest.mark.parametrize("username", ["", "nobody", "self", "stranger"])
 def test_starting_a_conversation_with_nobody_or_yourself_explains_why(
     client: Client, username: str
 ) -> None:
     me = UserFactory(username="self")
+    UserFactory(username="stranger")
     client.force_login(me)
     response = client.post(reverse("conversations:start"), {"username": username}, follow=True)
     assert response.status_code == 200

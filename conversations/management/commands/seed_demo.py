@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.models import User
+from contacts.models import Contact
 from conversations.services import conversation_direct_get_or_create
 
 DEMO_PASSWORD = "messenger-demo"
@@ -27,9 +28,12 @@ class Command(BaseCommand):
                 person.set_password(DEMO_PASSWORD)
                 person.save()
             people[username] = person
-        conversation_direct_get_or_create(user=people["alice"], other=people["bob"])
-        conversation_direct_get_or_create(user=people["alice"], other=people["carol"])
+        for other in ("bob", "carol"):
+            # Demo people are contacts already: a conversation needs one.
+            Contact.objects.get_or_create(owner=people["alice"], contact=people[other])
+            Contact.objects.get_or_create(owner=people[other], contact=people["alice"])
+            conversation_direct_get_or_create(user=people["alice"], other=people[other])
         self.stdout.write(
             f"Demo users: {', '.join(people)} — password {DEMO_PASSWORD!r}. "
-            "alice already has conversations with bob and carol."
+            "alice has bob and carol as contacts, and a conversation with each."
         )

@@ -1,0 +1,44 @@
+"""Who is online: sockets register in Redis and expire unless they ping.
+
+Each user has a sorted set ``presence:<id>`` of their sockets' channel names,
+scored by the time each registration expires.  A user is online while any
+socket's registration is in the future, so a crashed process's sockets drop
+out on their own, and a quick reconnect never shows as offline.
+"""
+
+import time
+
+from django.conf import settings
+
+from messenger.redis_client import async_client, key, sync_client
+
+
+def _key(user_id: int) -> str:
+    return key("presence", user_id)
+
+
+async def presence_touch(*, user_id: int, channel_name: str) -> None:
+    """Register (or refresh) one socket of the user."""
+    now = time.time()
+    async with async_client().pipeline(transaction=True) as pipe:
+        pipe.zadd(_key(user_id), {channel_name: now + settings.PRESENCE_TTL_SECONDS})
+        pipe.zremrangebyscore(_key(user_id), "-inf", now)
+        pipe.expire(_key(user_id), settings.PRESENCE_TTL_SECONDS + 5)
+        await pipe.execute()
+
+
+async def presence_leave(*, user_id: int, channel_name: str) -> None:
+    """Forget one socket of the user."""
+    await async_client().zrem(_key(user_id), channel_name)
+
+
+def online_user_ids(*, user_ids: list[int]) -> set[int]:
+    """Return which of these users have a live socket."""
+    if not user_ids:
+        return set()
+    now = time.time()
+    with sync_client().pipeline(transaction=False) as pipe:
+        for user_id in user_ids:
+            pipe.zcount(_key(user_id), now, "+inf")
+        counts = pipe.execute()
+    return {user_id for user_id, count in zip(user_ids, counts, strict=True) if count}

@@ -1,0 +1,40 @@
+"""The process's Redis clients, for what the cache API cannot do in one round trip."""
+
+import asyncio
+import threading
+import weakref
+
+import redis
+import redis.asyncio as aredis
+from django.conf import settings
+
+# One async client per event loop: a redis.asyncio connection belongs to the
+# loop that opened it.  The sync client's pool is thread-safe.
+_async_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aredis.Redis]" = (
+    weakref.WeakKeyDictionary()
+)
+_sync_client: redis.Redis | None = None
+_sync_lock = threading.Lock()
+
+
+def async_client() -> aredis.Redis:
+    """Return this event loop's Redis client."""
+    loop = asyncio.get_running_loop()
+    client = _async_clients.get(loop)
+    if client is None:
+        client = _async_clients[loop] = aredis.Redis.from_url(settings.REDIS_URL)
+    return client
+
+
+def sync_client() -> redis.Redis:
+    """Return the process's Redis client for synchronous code."""
+    global _sync_client
+    with _sync_lock:
+        if _sync_client is None:
+            _sync_client = redis.Redis.from_url(settings.REDIS_URL)
+        return _sync_client
+
+
+def key(*parts: object) -> str:
+    """Return a Redis key under this deployment's (or test run's) prefix."""
+    return ":".join([settings.CACHES["default"]["KEY_PREFIX"], *map(str, parts)])
