@@ -25,6 +25,7 @@ from conversations.models import Conversation, Membership, Message
 from conversations.serializers import message_serialize
 from messenger.kafka.events import Envelope, MessageSent
 from messenger.kafka.producer import PublishError, publish_async
+from messenger.logcontext import trace_logger
 from messenger.metrics import message_latency_observe
 from messenger.ratelimit import rate_limit_hit
 from messenger.realtime import group_send_many, user_group
@@ -110,10 +111,26 @@ async def message_send(
     try:
         metadata = await publish_async(envelope)
     except PublishError:
-        logger.exception("message %s from user %s not accepted", client_id, sender.pk)
+        logger.exception(
+            "message %s from user %s not accepted",
+            client_id,
+            sender.pk,
+            extra={"event_id": str(envelope.id)},
+        )
         raise ConversationError(
             "unavailable", "The message could not be sent right now; try again."
         ) from None
+    trace_logger.info(
+        "message accepted",
+        extra={
+            "event_id": str(envelope.id),
+            "client_id": str(client_id),
+            "conversation_id": conversation_id,
+            "sender_id": sender.pk,
+            "partition": metadata.partition,
+            "offset": metadata.offset,
+        },
+    )
     return MessageAccepted(envelope=envelope, partition=metadata.partition, offset=metadata.offset)
 
 
@@ -203,4 +220,15 @@ def messages_push(*, messages: Sequence[Message]) -> None:
         return
     for message in messages:
         # created_at is the event's time: when the socket handed it to Kafka.
-        message_latency_observe(accepted_at=message.created_at.timestamp())
+        latency = message_latency_observe(accepted_at=message.created_at.timestamp())
+        trace_logger.info(
+            "message pushed",
+            extra={
+                "event_id": str(message.event_id),
+                "message_id": message.pk,
+                "conversation_id": message.conversation_id,
+                "sequence": message.sequence,
+                "recipients": len(recipients[message.conversation_id]),
+                "latency_ms": round(latency * 1000, 1),
+            },
+        )

@@ -101,9 +101,11 @@ def kafka_produce_observe(*, topic: str, ok: bool) -> None:
     (KAFKA_PRODUCED if ok else KAFKA_PRODUCE_ERRORS).labels(topic_label(topic)).inc()
 
 
-def message_latency_observe(*, accepted_at: float) -> None:
-    """Record the time from acceptance (a Unix timestamp) to now."""
-    MESSAGE_LATENCY.observe(max(0.0, time.time() - accepted_at))
+def message_latency_observe(*, accepted_at: float) -> float:
+    """Record and return the seconds from acceptance (a Unix timestamp) to now."""
+    latency = max(0.0, time.time() - accepted_at)
+    MESSAGE_LATENCY.observe(latency)
+    return latency
 
 
 def websocket_opened() -> None:

@@ -25,6 +25,7 @@ from messenger.kafka.events import Envelope, EventDecodeError, envelope_decode
 from messenger.kafka.handlers import Handler, handlers_discover
 from messenger.kafka.producer import get_producer
 from messenger.kafka.topics import Topic, topic_from_name, topic_name
+from messenger.logcontext import log_context, trace_logger
 from messenger.metrics import (
     KAFKA_BATCH_RETRIES,
     KAFKA_BATCH_SECONDS,
@@ -183,6 +184,7 @@ class ConsumerRunner:
             return 0
         try:
             handler.handle_batch([envelope for _, envelope in decoded])
+            self._trace(decoded)
             return len(decoded)
         except TRANSIENT_ERRORS:
             raise
@@ -191,18 +193,37 @@ class ConsumerRunner:
             logger.exception("%s batch failed; applying its events one by one", topic.value)
         handled = 0
         for record, envelope in decoded:
-            try:
-                handler.handle_batch([envelope])
-                handled += 1
-            except TRANSIENT_ERRORS:
-                raise
-            except Exception as exc:
-                KAFKA_HANDLER_ERRORS.labels(topic.value).inc()
-                logger.exception("%s event %s failed", topic.value, envelope.id)
-                self._dead_letter(
-                    record, topic, f"handler failed: {type(exc).__name__}: {exc}", kind="handler"
-                )
+            with log_context(event_id=str(envelope.id)):
+                try:
+                    handler.handle_batch([envelope])
+                    self._trace([(record, envelope)])
+                    handled += 1
+                except TRANSIENT_ERRORS:
+                    raise
+                except Exception as exc:
+                    KAFKA_HANDLER_ERRORS.labels(topic.value).inc()
+                    logger.exception("%s event %s failed", topic.value, envelope.id)
+                    self._dead_letter(
+                        record,
+                        topic,
+                        f"handler failed: {type(exc).__name__}: {exc}",
+                        kind="handler",
+                    )
         return handled
+
+    @staticmethod
+    def _trace(applied: Sequence[tuple[ConsumerRecord, Envelope]]) -> None:
+        for record, envelope in applied:
+            trace_logger.info(
+                "event applied",
+                extra={
+                    "event_id": str(envelope.id),
+                    "event_type": envelope.type,
+                    "topic": record.topic,
+                    "partition": record.partition,
+                    "offset": record.offset,
+                },
+            )
 
     def _dead_letter(self, record: ConsumerRecord, topic: Topic, reason: str, *, kind: str) -> None:
         logger.error(

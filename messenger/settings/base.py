@@ -37,6 +37,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Outermost, so it times everything below it.
     "messenger.middleware.request_metrics_middleware",
+    "messenger.middleware.request_id_middleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -195,14 +196,30 @@ METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    # LOG_FORMAT=json: one JSON object a line, with request_id / event_id
+    # fields (messenger/logcontext.py).
+    "filters": {"context": {"()": "messenger.logcontext.ContextFilter"}},
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "plain": {
+            "()": "messenger.logcontext.PlainFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": env_str("LOG_FORMAT", "plain"),
+            "filters": ["context"],
+        },
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "kafka": {"level": "WARNING"},
+        "messenger.trace": {"level": env_str("LOG_TRACE_LEVEL", "INFO")},
     },
 }

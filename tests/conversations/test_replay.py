@@ -91,7 +91,12 @@ def test_a_time_range_restores_only_its_messages_at_their_places(kafka_topics) -
     Message.objects.filter(conversation=chat).delete()
 
     # Minutes 2 and 3: the third and fourth messages.
-    out = replay("--since", (T0 + timedelta(minutes=2)).isoformat(), "--until", (T0 + timedelta(minutes=4)).isoformat())
+    out = replay(
+        "--since",
+        (T0 + timedelta(minutes=2)).isoformat(),
+        "--until",
+        (T0 + timedelta(minutes=4)).isoformat(),
+    )
     assert "6 message events, 2 in range: inserted 2," in out
     assert stored(chat) == [(3, "m3"), (4, "m4")]
 
