@@ -1,14 +1,18 @@
-"""Operational endpoints: liveness and readiness probes, Prometheus metrics."""
+"""Operational endpoints: probes, Prometheus metrics, the live operations page."""
 
 import hmac
 
 from django.conf import settings
+from django.contrib import admin
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from messenger.health import readiness_check
 from messenger.metrics import metrics_render
+from messenger.operations import operations_snapshot
 
 
 @never_cache
@@ -60,3 +64,23 @@ def metrics(request: HttpRequest) -> HttpResponse:
         return response
     body, content_type = metrics_render()
     return HttpResponse(body, content_type=content_type)
+
+
+def operations_page(request: HttpRequest) -> HttpResponse:
+    """Show the live operations page (staff only, inside the admin)."""
+    context = {
+        **admin.site.each_context(request),
+        "title": "Operations",
+        "ops_config": {
+            "dataUrl": reverse("operations-data"),
+            "pollSeconds": settings.OPERATIONS_POLL_SECONDS,
+        },
+    }
+    return render(request, "admin/operations.html", context)
+
+
+@never_cache
+@require_GET
+def operations_data(request: HttpRequest) -> JsonResponse:
+    """Return one snapshot of metrics and Kafka state for the operations page (staff only)."""
+    return JsonResponse(operations_snapshot())

@@ -192,6 +192,7 @@ HEALTH_CHECK_TIMEOUT_SECONDS = env_int("HEALTH_CHECK_TIMEOUT_SECONDS", 2)
 # Prometheus scrapes /metrics with "Authorization: Bearer <token>"; staff can
 # open it in a browser.  Empty: staff only.
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+OPERATIONS_POLL_SECONDS = env_int("OPERATIONS_POLL_SECONDS", 2)
 
 LOGGING = {
     "version": 1,
