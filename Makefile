@@ -4,12 +4,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test setup services services-down lint format bench seed
+.PHONY: run test setup services services-down browser lint format bench seed
 
 run: $(VENV)/.runtime setup  ## Start services, migrate, and run web + consumers (Ctrl-C stops all)
 	@scripts/run.sh
 
-test: $(VENV)/.dev services  ## Start services and run the whole test suite
+test: $(VENV)/.dev services browser  ## Start services and run the whole test suite
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev  ## ruff (lint and format) and mypy
@@ -28,6 +28,12 @@ setup: services
 
 services:  ## Start PostgreSQL, Redis and Kafka where nothing answers at their addresses
 	@scripts/services.sh up
+
+browser:  ## Debian's chromium, driven by Playwright in the browser tests
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "The browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; fi; }
 
 services-down:  ## Stop the services this project started
 	@scripts/services.sh down

@@ -1,6 +1,11 @@
 """Fixtures shared by the whole suite: real Kafka topics, consumers and sockets."""
 
+import os
+import socket
+import subprocess
+import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -9,6 +14,7 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
+from django.db import connection
 from django.test import Client
 from kafka.admin import KafkaAdminClient
 from pytest_django.fixtures import Settings as SettingsWrapper
@@ -88,6 +94,68 @@ def start_consumer(kafka_topics: str, transactional_db: None) -> Iterator[Any]:
 def consumer(start_consumer: Any) -> RunningConsumer:
     """One real consumer runner for the ``messages`` topic."""
     return start_consumer()
+
+
+def test_database_url() -> str:
+    """Return a DATABASE_URL for the test database, for child processes."""
+    db = connection.settings_dict
+    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+def child_env(prefix: str, **extra: str) -> dict[str, str]:
+    """Return the environment of a child process that shares this test's services."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "messenger.settings.test",
+        "KAFKA_TOPIC_PREFIX": prefix,
+        "DATABASE_URL": test_database_url(),
+        **extra,
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def daphne(kafka_topics: str, transactional_db: None) -> Iterator[str]:
+    """Run the web process as the Procfile does, on a free port; yield host:port."""
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "--websocket-max-message-size",
+            "65536",
+            "--websocket-max-frame-size",
+            "65536",
+            "messenger.asgi:application",
+        ],
+        cwd=settings.BASE_DIR,
+        env=child_env(kafka_topics),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise RuntimeError("daphne did not start") from None
+            time.sleep(0.1)
+    yield f"127.0.0.1:{port}"
+    process.terminate()
+    process.wait(timeout=10)
 
 
 def session_cookie(user: User) -> str:

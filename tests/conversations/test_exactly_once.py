@@ -6,7 +6,6 @@ is replayed by its successor.
 """
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
@@ -16,10 +15,9 @@ import uuid
 import pytest
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.db import connection
 
 from conversations.models import Message
-from tests.conftest import receive_until, socket_connect
+from tests.conftest import child_env, receive_until, socket_connect
 from tests.factories import DirectConversationFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,17 +27,8 @@ SECOND_BATCH = 100
 
 
 def consumer_process(prefix: str, group: str) -> subprocess.Popen[bytes]:
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "messenger.settings.test",
-        "KAFKA_TOPIC_PREFIX": prefix,
-        "DATABASE_URL": (
-            f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-        ),
-        # Small batches, so the kill lands between many commits.
-        "KAFKA_MAX_POLL_RECORDS": "10",
-    }
+    # Small batches, so the kill lands between many commits.
+    env = child_env(prefix, KAFKA_MAX_POLL_RECORDS="10")
     return subprocess.Popen(
         [
             sys.executable,

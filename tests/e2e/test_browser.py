@@ -1,0 +1,116 @@
+"""In a real browser (Debian's chromium driven by Playwright): two people sign
+up, find each other, become contacts and chat live.
+
+The web process is daphne in a child process; the consumers run in the test
+process; every service is real.  Screenshots are kept in var/test-artifacts/.
+"""
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from PIL import Image
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from messenger.kafka.topics import Topic
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ARTIFACTS = Path(settings.BASE_DIR) / "var" / "test-artifacts"
+PASSWORD = "a long pass phrase 1"
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        raise RuntimeError("Debian's chromium is needed: apt-get install chromium (make test does)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+
+
+def sign_up(browser: Browser, base: str, username: str) -> Page:
+    page = browser.new_context(viewport={"width": 1100, "height": 750}).new_page()
+    page.goto(f"{base}/accounts/signup/")
+    page.fill("input[name=email]", f"{username}@example.com")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password1]", PASSWORD)
+    page.fill("input[name=password2]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/conversations/")
+    return page
+
+
+def test_two_people_become_contacts_and_chat_live(
+    daphne: str, start_consumer, browser: Browser, tmp_path: Path
+) -> None:
+    start_consumer(topics=[Topic.MESSAGES, Topic.NOTIFICATIONS])
+    base = f"http://{daphne}"
+    ann = sign_up(browser, base, "ann")
+    ben = sign_up(browser, base, "ben")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+    # Ann sets a display name and an avatar.
+    picture = tmp_path / "avatar.png"
+    Image.new("RGB", (300, 200), (30, 90, 200)).save(picture)
+    ann.goto(f"{base}/people/me/edit/")
+    ann.fill("#id_display_name", "Ann <b>A</b>")
+    ann.set_input_files("#id_avatar", str(picture))
+    ann.click("form.stack button[type=submit]")
+    ann.wait_for_url(f"{base}/people/ann/")
+    expect(ann.locator(".profile img.avatar")).to_be_visible()
+
+    # Ben cannot write to a stranger.
+    ben.fill("#start-username", "ann")
+    ben.click("form.start button")
+    expect(ben.locator(".flash")).to_contain_text("Add Ann <b>A</b> to your contacts")
+
+    # Ann finds Ben and asks; Ben sees it live and accepts without a reload.
+    ben.goto(f"{base}/contacts/")
+    ann.goto(f"{base}/contacts/?q=BE")
+    ann.locator("form[data-async] button", has_text="Add").click()
+    expect(ben.locator("#toasts li")).to_contain_text(
+        "Ann <b>A</b> wants to add you", timeout=10_000
+    )
+    expect(ben.locator("#incoming-heading .badge")).to_have_text("1", timeout=10_000)
+    ben.screenshot(path=ARTIFACTS / "contacts-request.png")
+    ben.locator("button", has_text="Accept").click()
+    expect(ben.locator("#contacts-heading + ul li")).to_contain_text("Ann <b>A</b>", timeout=10_000)
+    expect(ann.locator("#toasts li")).to_contain_text("ben accepted", timeout=10_000)
+
+    # Ann sees Ben online, opens the conversation, and they chat.
+    ann.goto(f"{base}/contacts/")
+    expect(ann.locator("#contacts-heading + ul li .online")).to_have_text("online")
+    ann.locator("#contacts-heading + ul li button", has_text="Message").click()
+    ann.wait_for_url(f"{base}/conversations/*/")
+    ben.goto(ann.url)
+    ann.fill("#composer-body", "Hi <script>alert(1)</script> Ben")
+    ann.keyboard.press("Enter")
+    expect(ben.locator(".message .body").last).to_have_text(
+        "Hi <script>alert(1)</script> Ben", timeout=10_000
+    )
+    expect(ben.locator(".message img.avatar").last).to_be_visible()
+    ben.fill("#composer-body", "Hello Ann")
+    ben.keyboard.press("Enter")
+    expect(ann.locator(".message .body").last).to_have_text("Hello Ann", timeout=10_000)
+    expect(ann.locator(".message.pending")).to_have_count(0)
+    ann.screenshot(path=ARTIFACTS / "chat-ann.png")
+    ben.screenshot(path=ARTIFACTS / "chat-ben.png")
+
+    # Ben blocks Ann: her next message is refused, and she can't see him.
+    ben.goto(f"{base}/contacts/")
+    ben.locator("#contacts-heading + ul li button", has_text="Block").click()
+    expect(ben.locator("#blocked-heading + ul li")).to_contain_text("Ann <b>A</b>", timeout=10_000)
+    ann.fill("#composer-body", "are you there?")
+    ann.keyboard.press("Enter")
+    expect(ann.locator(".message.failed time")).to_contain_text(
+        "can't send messages", timeout=10_000
+    )
+    assert ann.request.get(f"{base}/people/ben/").status == 404
