@@ -1,6 +1,8 @@
 """Conversations, who is in them, and what was said."""
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 
 from accounts.models import User
@@ -22,6 +24,9 @@ class Conversation(models.Model):
     # under a row lock, which serialises writers of one conversation.
     last_sequence = models.PositiveBigIntegerField(default=0)
     last_message_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     members: "models.ManyToManyField[User, Membership]" = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="conversations"
@@ -40,7 +45,14 @@ class Membership(models.Model):
     conversation = models.ForeignKey(
         Conversation, on_delete=models.CASCADE, related_name="memberships"
     )
+
+    class Role(models.TextChoices):
+        ADMIN = "admin", "Admin"
+        MEMBER = "member", "Member"
+
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
     joined_at = models.DateTimeField(auto_now_add=True)
+    # "Read up to sequence N": from the activity topic's read receipts.
     last_read_sequence = models.PositiveBigIntegerField(default=0)
 
     class Meta:
@@ -58,6 +70,11 @@ class Membership(models.Model):
 class Message(models.Model):
     """One message, stored once, at its place in the conversation."""
 
+    class Kind(models.TextChoices):
+        TEXT = "text", "Text"
+        # Membership changes and renames, shown in the conversation.
+        SYSTEM = "system", "System"
+
     conversation = models.ForeignKey(
         Conversation, on_delete=models.CASCADE, related_name="messages"
     )
@@ -70,9 +87,23 @@ class Message(models.Model):
     client_id = models.UUIDField()
     # The id of the Kafka event that carried it, for tracing.
     event_id = models.UUIDField()
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.TEXT)
     body = models.TextField()
+    reply_to = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField()
     stored_at = models.DateTimeField(auto_now_add=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    # A deleted message keeps its place (a tombstone) and loses its body.
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    # Maintained by PostgreSQL from the body; 'simple' keeps every word of
+    # every language instead of stemming for one.
+    search_vector = models.GeneratedField(
+        expression=SearchVector("body", config="simple"),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
 
     class Meta:
         constraints = [
@@ -85,6 +116,57 @@ class Message(models.Model):
                 fields=["sender", "client_id"], name="message_sender_client_id"
             ),
         ]
+        indexes = [GinIndex(fields=["search_vector"], name="message_search")]
 
     def __str__(self) -> str:
         return f"{self.conversation_id}#{self.sequence}"
+
+
+class Reaction(models.Model):
+    """One person's emoji on one message."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reactions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    emoji = models.CharField(max_length=16)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["message", "user", "emoji"], name="reaction_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.emoji} on {self.message_id}"
+
+
+def attachment_path(instance: "Attachment", filename: str) -> str:
+    """Store under a random name: the uploaded name is kept only as data."""
+    return f"attachments/{instance.conversation_id}/{instance.token.hex}"
+
+
+class Attachment(models.Model):
+    """A file shared in a conversation; served only to its members."""
+
+    token = models.UUIDField(unique=True)
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="attachments"
+    )
+    uploader = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    # Set when the message that carries it is stored.
+    message = models.ForeignKey(
+        Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="attachments"
+    )
+    file = models.FileField(upload_to=attachment_path)
+    thumbnail = models.FileField(upload_to="attachments/thumbnails/", blank=True)
+    # Detected from the bytes, never taken from the upload's claim.
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    original_name = models.CharField(max_length=255)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.original_name
