@@ -105,6 +105,36 @@ class ContactRequestAccepted(EventPayload):
         return str(self.recipient_id)
 
 
+@event("message.notify", topic=Topic.NOTIFICATIONS)
+class MessageNotify(EventPayload):
+    """A message arrived in a conversation the recipient is not looking at."""
+
+    recipient_id: int = Field(gt=0)
+    conversation_id: int = Field(gt=0)
+    message_id: int = Field(gt=0)
+    sequence: int = Field(gt=0)
+    sender_id: int = Field(gt=0)
+    # The body mentions the recipient: it notifies even in a muted conversation.
+    mention: bool = False
+
+    def key(self) -> str:
+        """Key by recipient: one person's notifications stay in order."""
+        return str(self.recipient_id)
+
+
+@event("group.member.added", topic=Topic.NOTIFICATIONS)
+class GroupMemberAdded(EventPayload):
+    """Someone added the recipient to a group conversation."""
+
+    recipient_id: int = Field(gt=0)
+    conversation_id: int = Field(gt=0)
+    by_user_id: int = Field(gt=0)
+
+    def key(self) -> str:
+        """Key by recipient: one person's notifications stay in order."""
+        return str(self.recipient_id)
+
+
 @dataclass(frozen=True)
 class Envelope:
     """An event with its identity, time and schema version."""
