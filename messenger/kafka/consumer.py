@@ -8,6 +8,8 @@ is moved to the dead-letter topic with the reason and counted.
 """
 
 import logging
+import os
+import socket
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -51,7 +53,8 @@ def consumer_config(group_id: str) -> dict[str, Any]:
     return {
         "bootstrap_servers": settings.KAFKA_BOOTSTRAP_SERVERS,
         "group_id": group_id,
-        "client_id": "messenger-consumer",
+        # Host and pid: the operations page shows which process owns a partition.
+        "client_id": f"messenger-consumer-{socket.gethostname()}-{os.getpid()}",
         # Auto-commit (and close() with autocommit) would commit records the
         # handlers have not stored yet; offsets are committed by hand after
         # the database transaction.

@@ -22,6 +22,9 @@ function chart(elementId, series, yLabel) {
   const options = {
     width: Math.max(300, element.clientWidth),
     height: 220,
+    // Past a handful of series the legend outgrows the chart; the table
+    // below the charts has the same numbers.
+    legend: { show: series.length <= 8 },
     scales: { x: { time: true } },
     axes: [{}, { label: yLabel, size: 60 }],
     series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, spanGaps: false }))],
@@ -122,8 +125,11 @@ function renderTables(kafka) {
   );
 }
 
+// "messenger.messages" -> "messages": the prefix is the same on every topic.
+const shortTopic = (name) => name.slice(name.lastIndexOf(".") + 1);
+
 function renderLag(kafka) {
-  const current = new Map((kafka.lag || []).map((l) => [`${l.topic}[${l.partition}]`, l.lag]));
+  const current = new Map((kafka.lag || []).map((l) => [`${shortTopic(l.topic)}[${l.partition}]`, l.lag]));
   for (const key of current.keys()) {
     if (!history.lag.has(key)) history.lag.set(key, history.time.slice(0, -1).map(() => null));
   }

@@ -70,7 +70,7 @@ def test_the_snapshot_has_counters_latency_sockets_and_kafka_state(
         if r["topic"] == topic_name(Topic.MESSAGES) and r["partition"] == metadata.partition
     )
     assert row == {**row, "end": metadata.offset + 1, "committed": metadata.offset + 1, "lag": 0}
-    assert row["owner"].startswith("messenger-consumer@")
+    assert row["owner"].startswith("messenger-consumer-")
 
 
 def test_the_snapshot_reports_kafka_unreachable(settings) -> None:
