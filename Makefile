@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test setup services services-down browser lint format bench seed
+.PHONY: run test setup services services-down browser lint format bench seed scale-out scale-out-down
 
 run: $(VENV)/.runtime setup  ## Start services, migrate, and run web + consumers (Ctrl-C stops all)
 	@scripts/run.sh
@@ -37,6 +37,12 @@ browser:  ## Debian's chromium, driven by Playwright in the browser tests
 
 services-down:  ## Stop the services this project started
 	@scripts/services.sh down
+
+scale-out: $(VENV)/.runtime services  ## Three brokers, two web and two consumer processes (docs/operations.md)
+	@scripts/scale-out.sh up
+
+scale-out-down:  ## Stop what `make scale-out` started
+	@scripts/scale-out.sh down
 
 bench: $(VENV)/.dev services  ## Measure send→ack→receive latency through daphne, Kafka and the consumers
 	$(BIN)/python benchmarks/message_latency.py

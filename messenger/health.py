@@ -80,7 +80,7 @@ def readiness_check() -> list[CheckResult]:
                     name=name,
                     ok=False,
                     duration_ms=(time.monotonic() - started) * 1000,
-                    error=f"{type(exc).__name__}: {exc}"[:300],
+                    error=_describe(exc),
                 )
             )
         else:
@@ -88,3 +88,10 @@ def readiness_check() -> list[CheckResult]:
                 CheckResult(name=name, ok=True, duration_ms=(time.monotonic() - started) * 1000)
             )
     return results
+
+
+def _describe(exc: BaseException) -> str:
+    # Kafka's errors already start with their class name.
+    text = str(exc)
+    name = type(exc).__name__
+    return (text if text.startswith(name) else f"{name}: {text}")[:300]

@@ -6,6 +6,11 @@ cd "$(dirname "$0")/.."
 
 trap 'scripts/services.sh down' EXIT
 export PATH="$PWD/.venv/bin:$PATH"
+# The web process and the consumers write their metrics here and /metrics adds
+# them up (messenger/metrics.py); samples of an earlier run must not count.
+export PROMETHEUS_MULTIPROC_DIR=${PROMETHEUS_MULTIPROC_DIR:-$PWD/var/prometheus}
+mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+find "$PROMETHEUS_MULTIPROC_DIR" -maxdepth 1 -name '*.db' -delete
 echo
 echo "Messenger is starting at http://${WEB_HOST:-127.0.0.1}:${WEB_PORT:-8000}/"
 echo "Log in as alice, bob or carol with the password 'messenger-demo' (see README)."
