@@ -17,6 +17,8 @@ from conversations.serializers import message_serialize
 from conversations.services import ConversationError, message_send
 from messenger.metrics import websocket_closed, websocket_opened
 from messenger.realtime import user_group
+from notifications.services import focus_report
+from notifications.viewing import viewing_leave
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +63,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if self.group is not None:
             websocket_closed()
             await self.channel_layer.group_discard(self.group, self.channel_name)
+            await viewing_leave(user_id=self.scope["user"].pk, channel_name=self.channel_name)
             await presence_leave(user_id=self.scope["user"].pk, channel_name=self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
@@ -86,6 +89,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             "message.send": self._message_send,
             "sync": self._catch_up,
             "ping": self._ping,
+            "focus": self._focus,
         }
 
     @staticmethod
@@ -156,6 +160,24 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def message_new(self, event: dict[str, Any]) -> None:
         """Forward a stored message pushed through the channel layer."""
         await self._send_json({"type": "message.new", "message": event["message"]})
+
+    async def _focus(self, frame: dict[str, Any]) -> None:
+        # The conversation the tab shows while visible (null: none): its
+        # members get no notifications for it meanwhile.
+        conversation_id = frame.get("conversation")
+        if conversation_id is not None and not _is_id(conversation_id):
+            raise FrameError("bad_frame", "'conversation' must be a positive integer or null.")
+        if not await focus_report(
+            user_id=self.scope["user"].pk,
+            channel_name=self.channel_name,
+            conversation_id=conversation_id,
+        ):
+            raise FrameError("forbidden", "You are not a member of this conversation.")
+        await self._send_json({"type": "focus.done", "conversation": conversation_id})
+
+    async def notifications_unread(self, event: dict[str, Any]) -> None:
+        """Forward the user's unread notification count (changed in another tab)."""
+        await self._send_json({"type": "notifications.unread", "unread": event["unread"]})
 
     async def notification(self, event: dict[str, Any]) -> None:
         """Forward a notification pushed through the channel layer."""

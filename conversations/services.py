@@ -29,6 +29,7 @@ from messenger.logcontext import trace_logger
 from messenger.metrics import message_latency_observe
 from messenger.ratelimit import rate_limit_hit
 from messenger.realtime import group_send_many, user_group
+from notifications.services import message_notifications_publish
 
 logger = logging.getLogger(__name__)
 
@@ -151,6 +152,8 @@ def messages_store(*, envelopes: Sequence[Envelope]) -> list[Message]:
         result.extend(_conversation_messages_store(conversation_id=conversation_id, items=items))
     if result:
         transaction.on_commit(lambda: messages_push(messages=result))
+        ids = [message.pk for message in result]
+        transaction.on_commit(lambda: message_notifications_publish(message_ids=ids))
     return result
 
 

@@ -27,4 +27,5 @@ urlpatterns = [
     path("people/", include("accounts.urls")),
     path("contacts/", include("contacts.urls")),
     path("conversations/", include("conversations.urls")),
+    path("notifications/", include("notifications.urls")),
 ]

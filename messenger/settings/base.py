@@ -63,6 +63,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "notifications.context_processors.unread",
             ],
         },
     },
@@ -186,6 +187,26 @@ MESSAGE_MAX_LENGTH = env_int("MESSAGE_MAX_LENGTH", 10_000)
 MESSAGE_RATE_LIMIT = env_int("MESSAGE_RATE_LIMIT", 30)
 MESSAGE_RATE_WINDOW_SECONDS = env_int("MESSAGE_RATE_WINDOW_SECONDS", 10)
 MESSAGE_PAGE_SIZE = 50
+
+# Notifications (notifications/): email after a delay, web push with VAPID.
+# Absolute links in emails start with SITE_URL.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+NOTIFICATION_EMAIL_DELAY_MINUTES = env_int("NOTIFICATION_EMAIL_DELAY_MINUTES", 10)
+# How often `manage.py send_notifications` looks for due emails and pushes.
+NOTIFICATION_SEND_INTERVAL_SECONDS = env_int("NOTIFICATION_SEND_INTERVAL_SECONDS", 2)
+# A failed email or push is retried after 30 s, 60 s, 120 s, … and recorded
+# as failed after this many attempts.
+NOTIFICATION_MAX_ATTEMPTS = env_int("NOTIFICATION_MAX_ATTEMPTS", 5)
+NOTIFICATION_RETRY_BASE_SECONDS = env_int("NOTIFICATION_RETRY_BASE_SECONDS", 30)
+# `manage.py generate_vapid_keys` prints a pair; without them push is off.
+WEBPUSH_VAPID_PUBLIC_KEY = env_str("WEBPUSH_VAPID_PUBLIC_KEY", "")
+WEBPUSH_VAPID_PRIVATE_KEY = env_str("WEBPUSH_VAPID_PRIVATE_KEY", "")
+WEBPUSH_VAPID_SUBJECT = env_str("WEBPUSH_VAPID_SUBJECT", "mailto:admin@localhost")
+WEBPUSH_TIMEOUT_SECONDS = env_int("WEBPUSH_TIMEOUT_SECONDS", 10)
+# Push services are HTTPS; plain HTTP only for a local test push service.
+WEBPUSH_ALLOW_HTTP = env_bool("WEBPUSH_ALLOW_HTTP", False)
+# A tab that reported it shows a conversation counts as looking at it this long.
+VIEWING_TTL_SECONDS = env_int("VIEWING_TTL_SECONDS", 75)
 
 # Operations: probes, metrics, logs (see docs/operations.md).
 HEALTH_CHECK_TIMEOUT_SECONDS = env_int("HEALTH_CHECK_TIMEOUT_SECONDS", 2)

@@ -41,3 +41,5 @@ STORAGES = {
     **STORAGES,  # noqa: F405
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# The push tests stand up a local push service on plain HTTP.
+WEBPUSH_ALLOW_HTTP = True

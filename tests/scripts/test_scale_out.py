@@ -200,6 +200,19 @@ def conversations_on_every_partition(alice, bob) -> list[Conversation]:
     return list(chats.values())
 
 
+def scrape(port: int) -> dict[str, str]:
+    """Return the samples of a web process's /metrics, by name and labels."""
+    text = subprocess.run(
+        ["curl", "-s", "-H", f"Authorization: Bearer {TOKEN}", f"http://127.0.0.1:{port}/metrics"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return dict(
+        line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#")
+    )
+
+
 def group_assignment(layout: Layout) -> dict[str, list[int]]:
     admin = layout.admin()
     try:
@@ -256,33 +269,30 @@ async def test_two_web_two_consumers_three_brokers_survive_a_consumer_and_a_brok
         await b.send(ids[n % len(ids)], f"b{n}")
     waited = await until(lambda: len(b.received) == 60 and len(a.received) == 60, "phase 1")
     print(f"phase 1: 60 messages across web1/web2 delivered in {waited:.2f} s")
-    appliers = {
-        name: sum(1 for line in layout.log(name) if line.get("message") == "event applied")
-        for name in ("consumer1", "consumer2")
-    }
-    assert all(appliers.values()), appliers
 
-    # The metrics of every process add up on either web process.
-    metrics = await asyncio.to_thread(
-        lambda: (
-            subprocess.run(
-                [
-                    "curl",
-                    "-s",
-                    "-H",
-                    f"Authorization: Bearer {TOKEN}",
-                    f"http://127.0.0.1:{web2}/metrics",
-                ],
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
-        )
-    )
-    samples = dict(
-        line.rsplit(" ", 1) for line in metrics.splitlines() if line and not line.startswith("#")
-    )
-    assert float(samples['messenger_kafka_consumed_total{topic="messages"}']) == 60
+    def appliers() -> dict[str, int]:
+        return {
+            name: sum(
+                1
+                for line in layout.log(name)
+                if line.get("message") == "event applied" and line["event_type"] == "message.sent"
+            )
+            for name in ("consumer1", "consumer2")
+        }
+
+    # Both processes did work (each owns partitions); their lines follow the push.
+    await until(lambda: sum(appliers().values()) == 60, "the consumers' log lines", timeout=10)
+    assert all(appliers().values()), appliers()
+
+    # The metrics of every process add up on either web process.  Offsets
+    # (and so the consumed counter) are committed just after the push.
+    deadline = time.monotonic() + 30
+    while True:
+        samples = await asyncio.to_thread(scrape, web2)
+        if float(samples.get('messenger_kafka_consumed_total{topic="messages"}', 0)) == 60:
+            break
+        assert time.monotonic() < deadline, samples
+        await asyncio.sleep(0.2)
     assert float(samples["messenger_websockets_open"]) == 2  # one on each web process
     assert float(samples['messenger_kafka_produced_total{topic="messages"}']) == 60
 
@@ -341,8 +351,13 @@ async def test_two_web_two_consumers_three_brokers_survive_a_consumer_and_a_brok
     # 4. One message's path in the JSON logs: accepted on web1, applied and
     # pushed by the consumer process that owns its partition now.
     event_id = a.acks[after[-1]][0]
-    web_lines = [line for line in layout.log("web1") if line.get("event_id") == event_id]
-    consumer_lines = [line for line in layout.log("consumer2") if line.get("event_id") == event_id]
+
+    def path(process: str) -> list[dict[str, Any]]:
+        return [line for line in layout.log(process) if line.get("event_id") == event_id]
+
+    await until(lambda: len(path("consumer2")) == 2, "the consumer's trace lines", timeout=10)
+    web_lines = path("web1")
+    consumer_lines = path("consumer2")
     assert [line["message"] for line in web_lines] == ["message accepted"]
     assert [line["message"] for line in consumer_lines] == ["message pushed", "event applied"]
     assert web_lines[0]["offset"] == consumer_lines[1]["offset"]
