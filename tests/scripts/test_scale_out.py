@@ -248,6 +248,9 @@ def stored_is_exact(chats: list[Conversation], expected: int) -> None:
     assert Message.objects.values("sender", "client_id").distinct().count() == expected
 
 
+# About a minute on an idle 2-core machine; the cluster's start and stop
+# take longer when the machine is busy.
+@pytest.mark.timeout(360)
 async def test_two_web_two_consumers_three_brokers_survive_a_consumer_and_a_broker_stop(
     layout: Layout, alice, bob
 ) -> None:
@@ -321,23 +324,26 @@ async def test_two_web_two_consumers_three_brokers_survive_a_consumer_and_a_brok
         admin.close()
     leaders = [p["leader_id"] for p in topic["partitions"]]
     victim = max(set(leaders), key=leaders.count)
+    # One message at a time (a socket handles its frames in order, so a
+    # burst would measure the queue, not Kafka): each ack is Kafka's answer.
     phase3 = []
     stopping = None
     for n in range(150):
-        phase3.append(await a.send(ids[n % len(ids)], f"d{n}"))
+        client_id = await a.send(ids[n % len(ids)], f"d{n}")
+        phase3.append(client_id)
         if n == 30:
             stopping = asyncio.create_task(layout.run_async("stop", f"broker{victim}"))
-        await asyncio.sleep(0.02)
+        await until(lambda c=client_id: c in a.acks or bool(a.errors), "an ack", timeout=30)
     assert stopping is not None
     await stopping
-    await until(lambda: all(c in a.acks for c in phase2 + phase3), "phase 3 acks")
     waited = await until(lambda: len(b.received) == 360, "phase 3 deliveries")
     assert a.errors == []
     acks = a.ack_ms(phase3)
     print(
         f"phase 3: broker{victim} (leader of {leaders.count(victim)}/{len(leaders)} partitions) "
-        f"stopped mid-stream; ack p50 {statistics.median(acks):.0f} ms, max {max(acks):.0f} ms; "
-        f"all 150 delivered {waited:.2f} s after the last send"
+        f"stopped mid-stream; 150 messages one at a time, ack p50 {statistics.median(acks):.0f} ms, "
+        f"p95 {statistics.quantiles(acks, n=20)[-1]:.0f} ms, max {max(acks):.0f} ms; "
+        f"all delivered {waited:.2f} s after the last send"
     )
     after = []
     for n in range(30):
