@@ -43,7 +43,8 @@ GONE_STATUSES = frozenset({404, 410})
 
 
 def _b64url_decode(value: str) -> bytes:
-    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    # validate=True: refuse stray characters instead of skipping them.
+    return base64.b64decode(value + "=" * (-len(value) % 4), altchars=b"-_", validate=True)
 
 
 def push_subscription_validate(data: Any) -> tuple[str, str, str]:
