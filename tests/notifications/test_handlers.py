@@ -232,3 +232,29 @@ def test_a_muted_conversation_notifies_mentions_only(start_consumer) -> None:
     assert mention.kind == "mention"
     assert mention.sequence == 2
     assert Notification.objects.filter(recipient=bob).count() == 1
+
+
+async def test_the_time_from_send_to_the_bell_is_measured(start_consumer) -> None:
+    """Print the latency of message → stored → announced → stored notification → frame."""
+    import statistics
+    import time
+
+    start_consumer(topics=BOTH)
+    alice, bob, conversation = await database_sync_to_async(_people_and_conversation)()
+    bob_socket, _, _ = await socket_connect(bob)
+    latencies = []
+    for n in range(40):
+        started = time.perf_counter()
+        await database_sync_to_async(publish_sync)(
+            message_sent_envelope(conversation=conversation, sender=alice, body=f"m{n}")
+        )
+        frame = (await receive_until(bob_socket, "notification"))["notification"]
+        latencies.append((time.perf_counter() - started) * 1000)
+        assert frame["detail"] == f"m{n}"
+    ordered = sorted(latencies)
+    print(
+        f"\nmessage.sent → notification frame, 40 messages one at a time: "
+        f"p50 {statistics.median(ordered):.0f} ms, p95 {ordered[37]:.0f} ms, max {ordered[-1]:.0f} ms"
+    )
+    assert frame["unread"] == 40
+    await bob_socket.disconnect()
