@@ -160,11 +160,11 @@ class ConsumerRunner:
                     return  # Leave the offsets for whoever owns the partition next.
                 backoff = min(backoff * 2, RETRY_BACKOFF_MAX_SECONDS)
         self._commit(consumer, tp, records[-1].offset + 1)
+        self._lag_record(consumer, tp, records[-1].offset + 1)
+        KAFKA_BATCH_SECONDS.labels(topic.value).observe(time.monotonic() - started)
+        KAFKA_CONSUMED.labels(topic.value).inc(len(records))
         self.stats.batches += 1
         self.stats.count(self.stats.processed, topic, handled)
-        KAFKA_CONSUMED.labels(topic.value).inc(len(records))
-        KAFKA_BATCH_SECONDS.labels(topic.value).observe(time.monotonic() - started)
-        self._lag_record(consumer, tp, records[-1].offset + 1)
         logger.info(
             "%s[%d] %d events up to offset %d in %.1f ms",
             topic.value,

@@ -1,6 +1,7 @@
 """Metrics: each instrument moves when the real thing happens, /metrics is guarded,
 and several processes add up through the multiprocess directory."""
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -88,6 +89,11 @@ async def test_sockets_and_end_to_end_latency_are_measured(kafka_topics, consume
         }
     )
     await receive_until(recipient, "message.new")
+    # Observed once the push returns, which may be just after it arrives.
+    for _ in range(500):
+        if sample("messenger_message_latency_seconds_count") > latencies:
+            break
+        await asyncio.sleep(0.02)
     assert sample("messenger_message_latency_seconds_count") == latencies + 1
     assert sample("messenger_message_latency_seconds_sum") > 0
 
