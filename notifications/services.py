@@ -42,6 +42,7 @@ from messenger.kafka.events import (
 )
 from messenger.kafka.producer import PublishError, publish
 from messenger.realtime import group_send_many, user_group
+from messenger.redis_client import key, sync_client
 from notifications import selectors
 from notifications.models import (
     ConversationMute,
@@ -170,7 +171,32 @@ def notifications_store(*, envelopes: Sequence[Envelope], now: datetime) -> list
         if selectors.quiet_until(preferences=context.preferences[n.recipient_id], now=now)
     }
     transaction.on_commit(lambda: notifications_push_live(notifications=notifications, quiet=quiet))
+    if pushes:
+        transaction.on_commit(sender_wake)
     return notifications
+
+
+def _wake_key() -> str:
+    return key("notifications", "wake")
+
+
+def sender_wake() -> None:
+    """Tell a waiting ``send_notifications`` there is work now (best effort)."""
+    try:
+        client = sync_client()
+        with client.pipeline(transaction=True) as pipe:
+            pipe.lpush(_wake_key(), 1)
+            # One pending wake-up is enough, however many were sent.
+            pipe.ltrim(_wake_key(), 0, 0)
+            pipe.execute()
+    except Exception:
+        # The sender looks for due work every few seconds anyway.
+        logger.exception("waking the notification sender failed")
+
+
+def sender_wait(*, timeout: float) -> None:
+    """Wait until :func:`sender_wake` is called or ``timeout`` seconds pass."""
+    sync_client().blpop([_wake_key()], timeout=timeout)
 
 
 def _recipient_id(envelope: Envelope) -> int | None:

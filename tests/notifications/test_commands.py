@@ -73,3 +73,52 @@ def test_send_notifications_once_sends_what_is_due(push_service, vapid) -> None:
         "Ann accepted your contact request."
     )
     assert PushDelivery.objects.get().status == "sent"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_running_sender_is_woken_by_a_new_push_and_stops_on_sigterm(
+    push_service, vapid
+) -> None:
+    import signal
+    import time
+
+    from notifications.services import notifications_handle
+    from tests.factories import DirectConversationFactory
+    from tests.notifications.conftest import wait_until
+    from tests.notifications.factories import notify_envelope, stored_message
+
+    alice, bob = UserFactory(), UserFactory()
+    conversation = DirectConversationFactory(members=[alice, bob])
+    browser = push_service.browser()
+    push_subscription_save(user=bob, data=browser.subscription_json())
+    process = subprocess.Popen(
+        [sys.executable, "-u", "manage.py", "send_notifications"],
+        cwd=settings.BASE_DIR,
+        env=child_env(
+            settings.KAFKA_TOPIC_PREFIX,
+            WEBPUSH_VAPID_PUBLIC_KEY=vapid[0],
+            WEBPUSH_VAPID_PRIVATE_KEY=vapid[1],
+            # Far longer than the test: only the wake-up can explain a quick push.
+            NOTIFICATION_SEND_INTERVAL_SECONDS="300",
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout.readline().startswith("sending due notification emails")
+        # A wake-up sent before the sender waits stays queued in Redis: no race.
+        message = stored_message(conversation=conversation, sender=alice, body="wake up")
+        started = time.monotonic()
+        notifications_handle(envelopes=[notify_envelope(message=message, recipient=bob)])
+        wait_until(lambda: push_service.received, timeout=20)
+        elapsed = time.monotonic() - started
+        print(f"\nnotification stored → push received by the push service: {elapsed * 1000:.0f} ms")
+        assert browser.decrypt(push_service.received[0].body)["body"] == "wake up"
+        stopped = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0
+        assert time.monotonic() - stopped < 10
+    finally:
+        if process.poll() is None:
+            process.kill()

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from notifications.emails import email_batches_send
 from notifications.push import push_deliveries_send
+from notifications.services import sender_wait, sender_wake
 
 logger = logging.getLogger(__name__)
 
@@ -32,10 +33,16 @@ class Command(BaseCommand):
 
         def request_stop(signum: int, frame: FrameType | None) -> None:
             stopping.set()
+            sender_wake()  # Ends the wait at once.
 
         if not options["once"]:
             signal.signal(signal.SIGTERM, request_stop)
             signal.signal(signal.SIGINT, request_stop)
+        if not options["once"]:
+            self.stdout.write(
+                "sending due notification emails and pushes "
+                f"(every {settings.NOTIFICATION_SEND_INTERVAL_SECONDS} s, and when woken)"
+            )
         while True:
             close_old_connections()
             try:
@@ -49,5 +56,12 @@ class Command(BaseCommand):
                 logger.exception("sending notifications failed")
                 if options["once"]:
                     raise
-            if options["once"] or stopping.wait(settings.NOTIFICATION_SEND_INTERVAL_SECONDS):
+            if options["once"] or stopping.is_set():
                 return
+            try:
+                # Woken at once when a push is recorded; emails come due
+                # with time, found by the next pass.
+                sender_wait(timeout=settings.NOTIFICATION_SEND_INTERVAL_SECONDS)
+            except Exception:
+                logger.exception("waiting for work failed")
+                stopping.wait(settings.NOTIFICATION_SEND_INTERVAL_SECONDS)
