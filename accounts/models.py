@@ -15,6 +15,8 @@ class User(AbstractUser):
     # A square thumbnail re-encoded by accounts.services.avatar_set; never
     # the uploaded file itself.
     avatar = models.ImageField(upload_to="avatars/", blank=True)
+    # When the last socket went away (from the activity topic).
+    last_seen = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         # Case-insensitive prefix search: Django's ``istartswith`` is

@@ -17,14 +17,21 @@ def _key(user_id: int) -> str:
     return key("presence", user_id)
 
 
-async def presence_touch(*, user_id: int, channel_name: str) -> None:
-    """Register (or refresh) one socket of the user."""
+async def presence_touch(*, user_id: int, channel_name: str) -> bool:
+    """Register (or refresh) one socket of the user; return True if they were offline."""
     now = time.time()
     async with async_client().pipeline(transaction=True) as pipe:
-        pipe.zadd(_key(user_id), {channel_name: now + settings.PRESENCE_TTL_SECONDS})
         pipe.zremrangebyscore(_key(user_id), "-inf", now)
+        pipe.zcard(_key(user_id))
+        pipe.zadd(_key(user_id), {channel_name: now + settings.PRESENCE_TTL_SECONDS})
         pipe.expire(_key(user_id), settings.PRESENCE_TTL_SECONDS + 5)
-        await pipe.execute()
+        _, before, _, _ = await pipe.execute()
+    return int(before) == 0
+
+
+async def presence_is_online(*, user_id: int) -> bool:
+    """Return whether the user has a live socket."""
+    return bool(await async_client().zcount(_key(user_id), time.time(), "+inf"))
 
 
 async def presence_leave(*, user_id: int, channel_name: str) -> None:

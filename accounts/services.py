@@ -2,16 +2,21 @@
 
 import logging
 import uuid
+from collections.abc import Sequence
 from io import BytesIO
+from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import Q
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from accounts.models import User
+from contacts.models import Contact
+from messenger.kafka.events import Envelope, UserLoggedOut, UserOffline, UserOnline
 from messenger.realtime import group_send_many, user_group
 
 logger = logging.getLogger(__name__)
@@ -116,3 +121,45 @@ def _sockets_close(user_id: int) -> None:
         group_send_many([(user_group(user_id), {"type": "session.close"})])
     except Exception:
         logger.exception("could not close the sockets of user %s", user_id)
+
+
+@transaction.atomic
+def activity_apply(*, envelopes: Sequence[Envelope]) -> None:
+    """Apply presence and session events of the ``activity`` topic.
+
+    Online/offline: record ``last_seen`` and tell the user's contacts (only
+    contacts see presence; a block ends the contact).  Logout: close the
+    sockets of that session.
+    """
+    sends: list[tuple[str, dict[str, Any]]] = []
+    for envelope in envelopes:
+        payload = envelope.payload
+        if isinstance(payload, UserOnline | UserOffline):
+            updated = (
+                User.objects.filter(pk=payload.user_id)
+                .filter(Q(last_seen__isnull=True) | Q(last_seen__lt=envelope.time))
+                .update(last_seen=envelope.time)
+            )
+            if not updated:
+                continue  # A replayed or out-of-date event.
+            frame = {
+                "type": "presence",
+                "user_id": payload.user_id,
+                "online": isinstance(payload, UserOnline),
+                "last_seen": envelope.time.isoformat(),
+            }
+            contact_ids = Contact.objects.filter(contact_id=payload.user_id).values_list(
+                "owner_id", flat=True
+            )
+            sends.extend((user_group(uid), frame) for uid in contact_ids)
+        elif isinstance(payload, UserLoggedOut) and payload.session_hash:
+            sends.append((f"session.{payload.session_hash}", {"type": "session.close"}))
+    if sends:
+        transaction.on_commit(lambda: _frames_send(sends))
+
+
+def _frames_send(sends: list[tuple[str, dict[str, Any]]]) -> None:
+    try:
+        group_send_many(sends)
+    except Exception:
+        logger.exception("pushing %d activity frames failed", len(sends))

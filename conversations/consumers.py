@@ -3,20 +3,32 @@
 The protocol is documented in docs/websocket-protocol.md.
 """
 
+import asyncio
 import json
 import logging
+import time
 import uuid
 from typing import Any, TypeGuard
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
-from accounts.presence import presence_leave, presence_touch
+from accounts.presence import presence_is_online, presence_leave, presence_touch
 from conversations import selectors
 from conversations.serializers import message_serialize
-from conversations.services import ConversationError, message_send
+from conversations.services import (
+    ConversationError,
+    conversation_read,
+    message_delete,
+    message_edit,
+    message_send,
+    reaction_set,
+)
+from messenger.kafka.events import Envelope, UserOffline, UserOnline
+from messenger.kafka.producer import PublishError, publish_async
 from messenger.metrics import websocket_closed, websocket_opened
-from messenger.realtime import user_group
+from messenger.realtime import session_group, user_group
 from notifications.services import focus_report
 from notifications.viewing import viewing_leave
 
@@ -44,6 +56,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
     """One browser tab's socket: sends messages and receives its user's pushes."""
 
     group: str | None = None
+    session_group: str | None = None
+    last_typing: float = 0.0
 
     async def connect(self) -> None:
         """Accept authenticated, active users only, and join their group."""
@@ -53,18 +67,32 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         self.group = user_group(user.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        session = self.scope.get("session")
+        if session is not None and session.session_key:
+            # Logging out of this session closes this socket.
+            self.session_group = session_group(session.session_key)
+            await self.channel_layer.group_add(self.session_group, self.channel_name)
         # Counted online before the client hears it is connected.
-        await presence_touch(user_id=user.pk, channel_name=self.channel_name)
+        came_online = await presence_touch(user_id=user.pk, channel_name=self.channel_name)
         await self.accept()
         websocket_opened()
+        if came_online:
+            await _announce(Envelope(payload=UserOnline(user_id=user.pk)))
 
     async def disconnect(self, code: int) -> None:
-        """Leave the user's group and the online sockets."""
+        """Leave the user's groups and the online sockets."""
         if self.group is not None:
             websocket_closed()
+            user_id = self.scope["user"].pk
             await self.channel_layer.group_discard(self.group, self.channel_name)
             await viewing_leave(user_id=self.scope["user"].pk, channel_name=self.channel_name)
-            await presence_leave(user_id=self.scope["user"].pk, channel_name=self.channel_name)
+            if self.session_group is not None:
+                await self.channel_layer.group_discard(self.session_group, self.channel_name)
+            await presence_leave(user_id=user_id, channel_name=self.channel_name)
+            # Outlives this consumer: offline only if no socket came back.
+            task = asyncio.get_running_loop().create_task(_offline_after_grace(user_id))
+            _background.add(task)
+            task.add_done_callback(_background.discard)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Dispatch one client frame; every failure becomes an error frame."""
@@ -87,6 +115,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
     def _handlers(self) -> dict[str, Any]:
         return {
             "message.send": self._message_send,
+            "message.edit": self._message_edit,
+            "message.delete": self._message_delete,
+            "reaction": self._reaction,
+            "read": self._read,
+            "typing": self._typing,
             "sync": self._catch_up,
             "ping": self._ping,
             "focus": self._focus,
@@ -117,11 +150,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
         body = frame.get("body")
         if not isinstance(body, str):
             raise FrameError("bad_frame", "'body' must be a string.", echo_id)
+        reply_to = frame.get("reply_to")
+        if reply_to is not None and not _is_id(reply_to):
+            raise FrameError("bad_frame", "'reply_to' must be a message id.", echo_id)
+        attachments = _attachment_tokens(frame.get("attachments", []), echo_id)
         accepted = await message_send(
             sender=self.scope["user"],
             conversation_id=conversation_id,
             client_id=client_id,
             body=body,
+            reply_to_id=reply_to,
+            attachment_tokens=attachments,
         )
         await self._send_json(
             {
@@ -151,6 +190,90 @@ class ChatConsumer(AsyncWebsocketConsumer):
                     "more": more,
                 }
             )
+
+    async def _message_edit(self, frame: dict[str, Any]) -> None:
+        message_id, body = frame.get("message"), frame.get("body")
+        if not _is_id(message_id) or not isinstance(body, str):
+            raise FrameError("bad_frame", "'message' must be an id and 'body' a string.")
+        await message_edit(user=self.scope["user"], message_id=message_id, body=body)
+        await self._send_json({"type": "message.change.ack", "message": message_id})
+
+    async def _message_delete(self, frame: dict[str, Any]) -> None:
+        message_id = frame.get("message")
+        if not _is_id(message_id):
+            raise FrameError("bad_frame", "'message' must be an id.")
+        await message_delete(user=self.scope["user"], message_id=message_id)
+        await self._send_json({"type": "message.change.ack", "message": message_id})
+
+    async def _reaction(self, frame: dict[str, Any]) -> None:
+        message_id, emoji, added = (
+            frame.get("message"),
+            frame.get("emoji"),
+            frame.get("added", True),
+        )
+        if not _is_id(message_id) or not isinstance(emoji, str) or not isinstance(added, bool):
+            raise FrameError(
+                "bad_frame", "'message' is an id, 'emoji' a string, 'added' a boolean."
+            )
+        await reaction_set(user=self.scope["user"], message_id=message_id, emoji=emoji, added=added)
+        await self._send_json({"type": "message.change.ack", "message": message_id})
+
+    async def _read(self, frame: dict[str, Any]) -> None:
+        conversation_id, sequence = frame.get("conversation"), frame.get("sequence")
+        if not _is_id(conversation_id) or not (sequence == 0 or _is_id(sequence)):
+            raise FrameError("bad_frame", "'conversation' is an id and 'sequence' a number.")
+        await conversation_read(
+            user=self.scope["user"], conversation_id=conversation_id, sequence=sequence
+        )
+
+    async def _typing(self, frame: dict[str, Any]) -> None:
+        conversation_id = frame.get("conversation")
+        if not _is_id(conversation_id):
+            raise FrameError("bad_frame", "'conversation' must be an id.")
+        now = time.monotonic()
+        if now - self.last_typing < settings.TYPING_THROTTLE_SECONDS:
+            return  # Throttled: the others already know.
+        self.last_typing = now
+        user = self.scope["user"]
+        members = await database_sync_to_async(selectors.typing_recipients)(
+            user_id=user.pk, conversation_id=conversation_id
+        )
+        if members is None:
+            raise FrameError("forbidden", "You are not a member of this conversation.")
+        event = {
+            "type": "typing.event",
+            "conversation": conversation_id,
+            "user": {"id": user.pk, "name": user.name},
+        }
+        # Ephemeral: the channel layer only, never Kafka, never stored.
+        for member_id in members:
+            await self.channel_layer.group_send(user_group(member_id), event)
+
+    async def typing_event(self, event: dict[str, Any]) -> None:
+        """Forward someone's typing indicator."""
+        await self._send_json(
+            {"type": "typing", "conversation": event["conversation"], "user": event["user"]}
+        )
+
+    async def message_updated(self, event: dict[str, Any]) -> None:
+        """Forward an edited, deleted or reacted-to message."""
+        await self._send_json({"type": "message.updated", "message": event["message"]})
+
+    async def receipt(self, event: dict[str, Any]) -> None:
+        """Forward a read receipt of a conversation member."""
+        await self._send_json(
+            {k: event[k] for k in ("type", "conversation", "user_id", "sequence")}
+        )
+
+    async def presence(self, event: dict[str, Any]) -> None:
+        """Forward a contact's presence change."""
+        await self._send_json({k: event[k] for k in ("type", "user_id", "online", "last_seen")})
+
+    async def conversation_removed(self, event: dict[str, Any]) -> None:
+        """Tell the client it is no longer in a conversation."""
+        await self._send_json(
+            {"type": "conversation.removed", "conversation": event["conversation"]}
+        )
 
     async def _ping(self, frame: dict[str, Any]) -> None:
         # Clients ping every 30 s; each ping keeps this socket counted online.
@@ -194,6 +317,38 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def _send_json(self, content: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(content))
+
+
+_background: set["asyncio.Task[None]"] = set()
+
+
+async def _announce(envelope: Envelope) -> None:
+    # Presence is best effort: a broker hiccup must not break the socket.
+    try:
+        await publish_async(envelope)
+    except PublishError:
+        logger.warning("could not publish %s", envelope.type)
+
+
+async def _offline_after_grace(user_id: int) -> None:
+    await asyncio.sleep(settings.PRESENCE_GRACE_SECONDS)
+    if not await presence_is_online(user_id=user_id):
+        await _announce(Envelope(payload=UserOffline(user_id=user_id)))
+
+
+def _attachment_tokens(raw: object, echo_id: str | None) -> list[uuid.UUID]:
+    if not isinstance(raw, list) or len(raw) > settings.ATTACHMENTS_PER_MESSAGE:
+        raise FrameError(
+            "bad_frame",
+            f"'attachments' must be a list of at most {settings.ATTACHMENTS_PER_MESSAGE} tokens.",
+            echo_id,
+        )
+    if not all(isinstance(token, str) for token in raw):
+        raise FrameError("bad_frame", "Each attachment is a token (a UUID).", echo_id)
+    try:
+        return [uuid.UUID(token) for token in raw]
+    except ValueError:
+        raise FrameError("bad_frame", "Each attachment is a token (a UUID).", echo_id) from None
 
 
 def _is_id(value: object) -> TypeGuard[int]:

@@ -2,7 +2,10 @@
 
 from collections.abc import Sequence
 
-from conversations.services import messages_store
+from django.db import transaction
+
+from accounts.services import activity_apply
+from conversations.services import messages_store, read_receipts_apply
 from messenger.kafka.events import Envelope
 from messenger.kafka.handlers import Handler, register
 from messenger.kafka.topics import Topic
@@ -17,3 +20,16 @@ class MessagesHandler(Handler):
     def handle_batch(self, envelopes: Sequence[Envelope]) -> None:
         """Store the batch in one transaction, then push it."""
         messages_store(envelopes=envelopes)
+
+
+@register
+class ActivityHandler(Handler):
+    """Apply the ``activity`` topic: read receipts, presence, logouts."""
+
+    topic = Topic.ACTIVITY
+
+    def handle_batch(self, envelopes: Sequence[Envelope]) -> None:
+        """Move read markers, record presence, close logged-out sessions."""
+        with transaction.atomic():
+            read_receipts_apply(envelopes=envelopes)
+            activity_apply(envelopes=envelopes)

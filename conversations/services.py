@@ -21,9 +21,18 @@ from django.db import transaction
 from accounts.models import User
 from contacts.selectors import block_exists_between, is_contact
 from conversations import selectors
-from conversations.models import Conversation, Membership, Message
+from conversations.attachments import AttachmentError, attachments_check, attachments_link
+from conversations.models import Conversation, Membership, Message, Reaction
 from conversations.serializers import message_serialize
-from messenger.kafka.events import Envelope, MessageSent
+from messenger.kafka.events import (
+    ConversationChanged,
+    ConversationRead,
+    Envelope,
+    MessageDeleted,
+    MessageEdited,
+    MessageReaction,
+    MessageSent,
+)
 from messenger.kafka.producer import PublishError, publish_async
 from messenger.logcontext import trace_logger
 from messenger.metrics import message_latency_observe
@@ -80,15 +89,18 @@ class MessageAccepted:
 
 
 async def message_send(
-    *, sender: User, conversation_id: int, client_id: uuid.UUID, body: str
+    *,
+    sender: User,
+    conversation_id: int,
+    client_id: uuid.UUID,
+    body: str,
+    reply_to_id: int | None = None,
+    attachment_tokens: Sequence[uuid.UUID] = (),
 ) -> MessageAccepted:
     """Check that the sender may send this message, and hand it to Kafka."""
-    if not body.strip():
-        raise ConversationError("body_empty", "The message is empty.")
-    if len(body) > settings.MESSAGE_MAX_LENGTH:
-        raise ConversationError(
-            "body_too_long", f"A message has at most {settings.MESSAGE_MAX_LENGTH} characters."
-        )
+    if attachment_tokens and not body.strip():
+        body = ""  # a message may be only its attachments
+    _body_check(body, allow_empty=bool(attachment_tokens))
     if await rate_limit_hit(
         scope="message",
         ident=str(sender.pk),
@@ -104,9 +116,28 @@ async def message_send(
         raise ConversationError("forbidden", "You are not a member of this conversation.")
     if refusal == "blocked":
         raise ConversationError("blocked", "You can't send messages to this person.")
+    if reply_to_id is not None:
+        target = await database_sync_to_async(selectors.message_get_for_member)(
+            user_id=sender.pk, message_id=reply_to_id
+        )
+        if target is None or target.conversation_id != conversation_id:
+            raise ConversationError(
+                "bad_reply", "You can only reply to a message of this conversation."
+            )
+    try:
+        tokens = await database_sync_to_async(attachments_check)(
+            user_id=sender.pk, conversation_id=conversation_id, tokens=attachment_tokens
+        )
+    except AttachmentError as exc:
+        raise ConversationError(exc.code, exc.message) from None
     envelope = Envelope(
         payload=MessageSent(
-            conversation_id=conversation_id, sender_id=sender.pk, client_id=client_id, body=body
+            conversation_id=conversation_id,
+            sender_id=sender.pk,
+            client_id=client_id,
+            body=body,
+            reply_to_id=reply_to_id,
+            attachment_tokens=tokens,
         )
     )
     try:
@@ -135,87 +166,369 @@ async def message_send(
     return MessageAccepted(envelope=envelope, partition=metadata.partition, offset=metadata.offset)
 
 
+def _body_check(body: str, *, allow_empty: bool = False) -> None:
+    # A message may be only its attachments.
+    if not body.strip() and not (allow_empty and not body):
+        raise ConversationError("body_empty", "The message is empty.")
+    if len(body) > settings.MESSAGE_MAX_LENGTH:
+        raise ConversationError(
+            "body_too_long", f"A message has at most {settings.MESSAGE_MAX_LENGTH} characters."
+        )
+
+
+async def _publish(envelope: Envelope) -> None:
+    try:
+        await publish_async(envelope)
+    except PublishError:
+        logger.exception("%s not accepted", envelope.type, extra={"event_id": str(envelope.id)})
+        raise ConversationError("unavailable", "That did not go through; try again.") from None
+
+
+async def _own_message(*, user: User, message_id: int) -> Message:
+    message = await database_sync_to_async(selectors.message_get_for_member)(
+        user_id=user.pk, message_id=message_id
+    )
+    if message is None:
+        raise ConversationError("forbidden", "You are not a member of this conversation.")
+    if message.sender_id != user.pk or message.kind != Message.Kind.TEXT:
+        raise ConversationError("not_yours", "You can only change your own messages.")
+    if message.deleted_at is not None:
+        raise ConversationError("deleted", "That message was deleted.")
+    return message
+
+
+async def message_edit(*, user: User, message_id: int, body: str) -> Envelope:
+    """Change the body of one's own message (through Kafka, like sending)."""
+    _body_check(body)
+    message = await _own_message(user=user, message_id=message_id)
+    envelope = Envelope(
+        payload=MessageEdited(
+            conversation_id=message.conversation_id,
+            message_id=message.pk,
+            editor_id=user.pk,
+            body=body,
+        )
+    )
+    await _publish(envelope)
+    return envelope
+
+
+async def message_delete(*, user: User, message_id: int) -> Envelope:
+    """Delete one's own message: it becomes a tombstone for everyone."""
+    message = await _own_message(user=user, message_id=message_id)
+    envelope = Envelope(
+        payload=MessageDeleted(
+            conversation_id=message.conversation_id, message_id=message.pk, deleter_id=user.pk
+        )
+    )
+    await _publish(envelope)
+    return envelope
+
+
+def _is_emoji(text: str) -> bool:
+    # Emoji and their modifiers live outside ASCII; letters, digits, markup
+    # and spaces are refused.
+    return 0 < len(text) <= 16 and all(ord(char) > 0x7F and not char.isspace() for char in text)
+
+
+async def reaction_set(*, user: User, message_id: int, emoji: str, added: bool) -> Envelope:
+    """Add or remove one's emoji reaction to a message of a conversation one is in."""
+    if not _is_emoji(emoji):
+        raise ConversationError("bad_emoji", "A reaction is one emoji.")
+    message = await database_sync_to_async(selectors.message_get_for_member)(
+        user_id=user.pk, message_id=message_id
+    )
+    if message is None:
+        raise ConversationError("forbidden", "You are not a member of this conversation.")
+    if message.deleted_at is not None:
+        raise ConversationError("deleted", "That message was deleted.")
+    envelope = Envelope(
+        payload=MessageReaction(
+            conversation_id=message.conversation_id,
+            message_id=message.pk,
+            user_id=user.pk,
+            emoji=emoji,
+            added=added,
+        )
+    )
+    await _publish(envelope)
+    return envelope
+
+
+async def conversation_read(*, user: User, conversation_id: int, sequence: int) -> Envelope:
+    """Record that the user has read a conversation up to a sequence (activity topic)."""
+    membership = await database_sync_to_async(selectors.membership_get)(
+        user_id=user.pk, conversation_id=conversation_id
+    )
+    if membership is None:
+        raise ConversationError("forbidden", "You are not a member of this conversation.")
+    envelope = Envelope(
+        payload=ConversationRead(
+            user_id=user.pk,
+            conversation_id=conversation_id,
+            sequence=min(sequence, membership.conversation.last_sequence),
+        )
+    )
+    await _publish(envelope)
+    return envelope
+
+
+@transaction.atomic
+def read_receipts_apply(*, envelopes: Sequence[Envelope]) -> None:
+    """Move read markers forward (never back) and tell the conversation's members."""
+    sends: list[tuple[str, dict[str, Any]]] = []
+    for envelope in envelopes:
+        payload = envelope.payload
+        if not isinstance(payload, ConversationRead):
+            continue
+        moved = Membership.objects.filter(
+            user_id=payload.user_id,
+            conversation_id=payload.conversation_id,
+            last_read_sequence__lt=payload.sequence,
+        ).update(last_read_sequence=payload.sequence)
+        if not moved:
+            continue  # A replay, or an older marker: nothing changes.
+        frame = {
+            "type": "receipt",
+            "conversation": payload.conversation_id,
+            "user_id": payload.user_id,
+            "sequence": payload.sequence,
+        }
+        sends.extend(
+            (user_group(uid), frame)
+            for uid in selectors.member_ids(conversation_id=payload.conversation_id)
+        )
+    if sends:
+        transaction.on_commit(lambda: frames_push(sends))
+
+
+def frames_push(sends: list[tuple[str, dict[str, Any]]]) -> None:
+    """Push frames to channel-layer groups; log, never raise, on failure."""
+    try:
+        group_send_many(sends)
+    except Exception:
+        logger.exception("pushing %d frames failed", len(sends))
+
+
+@dataclass(frozen=True)
+class _NewMessage:
+    """A message to store: sent by a member, or a system message about a change."""
+
+    envelope: Envelope
+    conversation_id: int
+    sender_id: int
+    client_id: uuid.UUID
+    body: str
+    kind: str = Message.Kind.TEXT
+    reply_to_id: int | None = None
+    attachment_tokens: tuple[uuid.UUID, ...] = ()
+
+
 @transaction.atomic
 def messages_store(*, envelopes: Sequence[Envelope]) -> list[Message]:
-    """Store sent messages exactly once each, in order, and push them after commit.
+    """Apply a batch of the ``messages`` topic in order, exactly once; push after commit.
 
-    A message whose ``(sender, client_id)`` is already stored is not stored
-    again; it is pushed again, since the earlier push may not have happened
-    (clients drop duplicates by message id).
+    New messages get the next sequence numbers; a message whose ``(sender,
+    client_id)`` is already stored is not stored again but is pushed again,
+    since the earlier push may not have happened (clients drop duplicates by
+    id).  Edits, deletions and reactions are idempotent too.  Returns the
+    new (or replayed) messages.
     """
-    by_conversation: dict[int, list[tuple[Envelope, MessageSent]]] = defaultdict(list)
+    stored: list[Message] = []
+    changed: list[int] = []
+    run: list[_NewMessage] = []
+
+    def flush() -> None:
+        by_conversation: dict[int, list[_NewMessage]] = defaultdict(list)
+        for item in run:
+            by_conversation[item.conversation_id].append(item)
+        for conversation_id, items in by_conversation.items():
+            stored.extend(
+                _conversation_messages_store(conversation_id=conversation_id, items=items)
+            )
+        run.clear()
+
     for envelope in envelopes:
-        if isinstance(envelope.payload, MessageSent):
-            by_conversation[envelope.payload.conversation_id].append((envelope, envelope.payload))
-    result: list[Message] = []
-    for conversation_id, items in by_conversation.items():
-        result.extend(_conversation_messages_store(conversation_id=conversation_id, items=items))
-    if result:
-        transaction.on_commit(lambda: messages_push(messages=result))
-        ids = [message.pk for message in result]
-        transaction.on_commit(lambda: message_notifications_publish(message_ids=ids))
-    return result
+        payload = envelope.payload
+        if isinstance(payload, MessageSent):
+            run.append(
+                _NewMessage(
+                    envelope=envelope,
+                    conversation_id=payload.conversation_id,
+                    sender_id=payload.sender_id,
+                    client_id=payload.client_id,
+                    body=payload.body,
+                    reply_to_id=payload.reply_to_id,
+                    attachment_tokens=tuple(payload.attachment_tokens),
+                )
+            )
+        elif isinstance(payload, ConversationChanged):
+            run.append(
+                _NewMessage(
+                    envelope=envelope,
+                    conversation_id=payload.conversation_id,
+                    sender_id=payload.actor_id,
+                    client_id=payload.change_id,
+                    body=_system_text(payload),
+                    kind=Message.Kind.SYSTEM,
+                )
+            )
+        else:
+            # Changes apply to stored messages: store what came before first.
+            flush()
+            message_id = _message_change_apply(envelope)
+            if message_id is not None:
+                changed.append(message_id)
+    flush()
+    if stored or changed:
+        new_ids = [m.pk for m in stored]
+        transaction.on_commit(lambda: messages_push(message_ids=new_ids, changed_ids=changed))
+        transaction.on_commit(lambda: message_notifications_publish(message_ids=new_ids))
+    return stored
+
+
+def _system_text(change: ConversationChanged) -> str:
+    people = User.objects.in_bulk([i for i in (change.actor_id, change.subject_id) if i])
+    actor = people[change.actor_id].name if change.actor_id in people else "Someone"
+    subject = people[change.subject_id].name if change.subject_id in people else "someone"
+    return {
+        "created": f"{actor} created the group “{change.title}”.",
+        "renamed": f"{actor} renamed the group to “{change.title}”.",
+        "member_added": f"{actor} added {subject}.",
+        "member_removed": f"{actor} removed {subject}.",
+        "member_left": f"{actor} left.",
+    }[change.action]
 
 
 def _conversation_messages_store(
-    *, conversation_id: int, items: list[tuple[Envelope, MessageSent]]
+    *, conversation_id: int, items: list[_NewMessage]
 ) -> list[Message]:
     # The row lock serialises every writer of this conversation, so sequence
     # numbers have no gaps and the duplicate check below cannot race.
-    conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+    # NO KEY UPDATE: new memberships (which take KEY SHARE on the row) are not
+    # blocked by, and cannot deadlock with, storing messages.
+    conversation = Conversation.objects.select_for_update(no_key=True).get(pk=conversation_id)
     known = {
         (m.sender_id, m.client_id): m
         for m in Message.objects.filter(
-            sender_id__in={p.sender_id for _, p in items},
-            client_id__in={p.client_id for _, p in items},
+            sender_id__in={i.sender_id for i in items},
+            client_id__in={i.client_id for i in items},
         )
     }
-    senders = User.objects.in_bulk({p.sender_id for _, p in items})
+    # A reply may only point into the same conversation.
+    reply_targets = set(
+        Message.objects.filter(
+            conversation_id=conversation_id, pk__in={i.reply_to_id for i in items if i.reply_to_id}
+        ).values_list("pk", flat=True)
+    )
     stored: list[Message] = []
     new: list[Message] = []
     sequence = conversation.last_sequence
-    for envelope, payload in items:
-        key = (payload.sender_id, payload.client_id)
+    for item in items:
+        key = (item.sender_id, item.client_id)
         message = known.get(key)
         if message is None:
             sequence += 1
             message = Message(
                 conversation=conversation,
-                sender=senders[payload.sender_id],
+                sender_id=item.sender_id,
                 sequence=sequence,
-                client_id=payload.client_id,
-                event_id=envelope.id,
-                body=payload.body,
-                created_at=envelope.time,
+                client_id=item.client_id,
+                event_id=item.envelope.id,
+                kind=item.kind,
+                body=item.body,
+                reply_to_id=item.reply_to_id if item.reply_to_id in reply_targets else None,
+                created_at=item.envelope.time,
             )
             known[key] = message
             new.append(message)
-        else:
-            message.sender = senders.get(message.sender_id) or message.sender
         stored.append(message)
     if new:
         Message.objects.bulk_create(new)
         conversation.last_sequence = sequence
         conversation.last_message_at = new[-1].created_at
         conversation.save(update_fields=["last_sequence", "last_message_at"])
+        # Whoever writes has read everything up to what they wrote.
+        last_by_sender: dict[int, int] = {}
+        for message in new:
+            last_by_sender[message.sender_id] = message.sequence
+        for sender_id, last in last_by_sender.items():
+            Membership.objects.filter(
+                conversation_id=conversation_id, user_id=sender_id, last_read_sequence__lt=last
+            ).update(last_read_sequence=last)
+    # Idempotent: a replayed message finds its uploads already linked.
+    for item, message in zip(items, stored, strict=True):
+        if item.attachment_tokens:
+            attachments_link(message=message, tokens=item.attachment_tokens)
     return stored
 
 
-def messages_push(*, messages: Sequence[Message]) -> None:
-    """Push stored messages to every member's sockets (best effort).
+def _message_change_apply(envelope: Envelope) -> int | None:
+    """Apply an edit, deletion or reaction; return the changed message's id."""
+    payload = envelope.payload
+    if not isinstance(payload, MessageEdited | MessageDeleted | MessageReaction):
+        return None
+    message = (
+        Message.objects.select_for_update()
+        .filter(pk=payload.message_id, conversation_id=payload.conversation_id)
+        .first()
+    )
+    if message is None:
+        logger.warning("%s for a missing message %s", envelope.type, payload.message_id)
+        return None
+    if isinstance(payload, MessageEdited):
+        if message.sender_id != payload.editor_id or message.deleted_at is not None:
+            return None
+        message.body = payload.body
+        message.edited_at = envelope.time
+        message.save(update_fields=["body", "edited_at"])
+    elif isinstance(payload, MessageDeleted):
+        if message.sender_id != payload.deleter_id:
+            return None
+        if message.deleted_at is None:
+            message.body = ""
+            message.deleted_at = envelope.time
+            message.save(update_fields=["body", "deleted_at"])
+            Reaction.objects.filter(message=message).delete()
+    elif payload.added:
+        if message.deleted_at is not None:
+            return None
+        Reaction.objects.get_or_create(
+            message=message, user_id=payload.user_id, emoji=payload.emoji
+        )
+    else:
+        Reaction.objects.filter(
+            message=message, user_id=payload.user_id, emoji=payload.emoji
+        ).delete()
+    return message.pk
+
+
+def messages_push(*, message_ids: Sequence[int], changed_ids: Sequence[int] = ()) -> None:
+    """Push new and changed messages to every member's sockets (best effort).
 
     The channel layer may drop a push; clients then get the message from
     PostgreSQL when they sync.  So a failure here is logged, never raised.
     """
+    loaded = selectors.messages_by_ids(message_ids=[*message_ids, *changed_ids])
+    messages = [loaded[i] for i in message_ids if i in loaded]
     recipients: dict[int, list[int]] = {}
+    mentionable: dict[int, set[str]] = {}
     sends: list[tuple[str, dict[str, Any]]] = []
-    for message in messages:
-        if message.conversation_id not in recipients:
-            recipients[message.conversation_id] = selectors.member_ids(
-                conversation_id=message.conversation_id
-            )
-        frame = {"type": "message.new", "message": message_serialize(message)}
-        sends.extend((user_group(uid), frame) for uid in recipients[message.conversation_id])
+    for frame_type, ids in (("message.new", message_ids), ("message.updated", changed_ids)):
+        for message_id in dict.fromkeys(ids):
+            message = loaded.get(message_id)
+            if message is None:
+                continue
+            conversation_id = message.conversation_id
+            if conversation_id not in recipients:
+                members = selectors.members_for_push(conversation_id=conversation_id)
+                recipients[conversation_id] = [uid for uid, _ in members]
+                mentionable[conversation_id] = {name.lower() for _, name in members}
+            frame = {
+                "type": frame_type,
+                "message": message_serialize(message, mentionable=mentionable[conversation_id]),
+            }
+            sends.extend((user_group(uid), frame) for uid in recipients[conversation_id])
     try:
         group_send_many(sends)
     except Exception:

@@ -6,6 +6,7 @@ thread instead, and the channel layer keeps its connection on it.
 """
 
 import asyncio
+import hashlib
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -16,6 +17,17 @@ from channels.layers import get_channel_layer
 def user_group(user_id: int) -> str:
     """Return the channel-layer group that reaches every socket of a user."""
     return f"user.{user_id}"
+
+
+def session_group(session_key: str) -> str:
+    """Return the group of every socket opened with one login session."""
+    # Hashed: group names travel through Redis and logs; session keys must not.
+    return f"session.{hashlib.sha256(session_key.encode()).hexdigest()[:32]}"
+
+
+def session_hash(session_key: str) -> str:
+    """Return the hash that names a session's group."""
+    return session_group(session_key).removeprefix("session.")
 
 
 _lock = threading.Lock()

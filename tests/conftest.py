@@ -7,7 +7,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -31,8 +31,10 @@ RUN_PREFIX = f"test-{settings.TEST_RUN_ID}"
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _delete_run_topics() -> Iterator[None]:
-    """Remove every topic this run created, once the run is over."""
+def _run_topics() -> Iterator[None]:
+    """Create the run's default topics (for events outside a test's own), and
+    remove every topic this run created once the run is over."""
+    topics_ensure()
     yield
     producer_close()
     admin = KafkaAdminClient(bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS)
@@ -94,6 +96,15 @@ def start_consumer(kafka_topics: str, transactional_db: None) -> Iterator[Any]:
 def consumer(start_consumer: Any) -> RunningConsumer:
     """One real consumer runner for the ``messages`` topic."""
     return start_consumer()
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 20) -> None:
+    """Poll a condition until it holds; fail when it does not within the timeout."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.02)
 
 
 def test_database_url() -> str:

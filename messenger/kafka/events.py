@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from messenger.kafka.topics import Topic
 
@@ -71,11 +71,114 @@ class MessageSent(EventPayload):
     conversation_id: int = Field(gt=0)
     sender_id: int = Field(gt=0)
     client_id: uuid.UUID
-    body: str = Field(min_length=1, max_length=BODY_HARD_LIMIT)
+    # Empty only when the message carries attachments.
+    body: str = Field(max_length=BODY_HARD_LIMIT)
+    reply_to_id: int | None = Field(default=None, gt=0)
+    # Uploaded files (conversations.Attachment tokens) the message carries.
+    attachment_tokens: list[uuid.UUID] = Field(default_factory=list, max_length=10)
+
+    @model_validator(mode="after")
+    def _body_or_attachments(self) -> "MessageSent":
+        if not self.body and not self.attachment_tokens:
+            raise ValueError("a message has a body or attachments")
+        return self
 
     def key(self) -> str:
         """Key by conversation: one conversation's events stay in order."""
         return str(self.conversation_id)
+
+
+class ConversationEvent(EventPayload):
+    """Base of the other events of a conversation, keyed like its messages."""
+
+    conversation_id: int = Field(gt=0)
+
+    def key(self) -> str:
+        """Key by conversation: one conversation's events stay in order."""
+        return str(self.conversation_id)
+
+
+@event("message.edited", topic=Topic.MESSAGES)
+class MessageEdited(ConversationEvent):
+    """The sender changed a message's body."""
+
+    message_id: int = Field(gt=0)
+    editor_id: int = Field(gt=0)
+    body: str = Field(min_length=1, max_length=BODY_HARD_LIMIT)
+
+
+@event("message.deleted", topic=Topic.MESSAGES)
+class MessageDeleted(ConversationEvent):
+    """The sender deleted a message; it stays as a tombstone."""
+
+    message_id: int = Field(gt=0)
+    deleter_id: int = Field(gt=0)
+
+
+@event("message.reaction", topic=Topic.MESSAGES)
+class MessageReaction(ConversationEvent):
+    """A member added or removed an emoji reaction."""
+
+    message_id: int = Field(gt=0)
+    user_id: int = Field(gt=0)
+    emoji: str = Field(min_length=1, max_length=16)
+    added: bool
+
+
+@event("conversation.changed", topic=Topic.MESSAGES)
+class ConversationChanged(ConversationEvent):
+    """A group was created or renamed, or its membership changed: a system message.
+
+    The change itself is already in PostgreSQL (access is revoked at once);
+    this event puts it in the conversation's history.
+    """
+
+    actor_id: int = Field(gt=0)
+    action: str = Field(pattern=r"^(created|renamed|member_added|member_removed|member_left)$")
+    subject_id: int | None = Field(default=None, gt=0)
+    title: str = Field(default="", max_length=120)
+    # Makes the system message idempotent, like a client id.
+    change_id: uuid.UUID
+
+
+class UserEvent(EventPayload):
+    """Base of the ``activity`` events, keyed by the user they are about."""
+
+    user_id: int = Field(gt=0)
+
+    def key(self) -> str:
+        """Key by user: one person's activity stays in order."""
+        return str(self.user_id)
+
+
+@event("user.logged_in", topic=Topic.ACTIVITY)
+class UserLoggedIn(UserEvent):
+    """The user logged in."""
+
+
+@event("user.logged_out", topic=Topic.ACTIVITY)
+class UserLoggedOut(UserEvent):
+    """The user logged out of one session; that session's sockets close."""
+
+    session_hash: str = Field(default="", max_length=64)
+
+
+@event("user.online", topic=Topic.ACTIVITY)
+class UserOnline(UserEvent):
+    """The user's first socket connected."""
+
+
+@event("user.offline", topic=Topic.ACTIVITY)
+class UserOffline(UserEvent):
+    """The user's last socket went away (after a grace period for reconnects)."""
+
+
+@event("conversation.read", topic=Topic.ACTIVITY)
+class ConversationRead(UserEvent):
+    """The user has read a conversation up to a sequence number."""
+
+    conversation_id: int = Field(gt=0)
+    sequence: int = Field(ge=0)
 
 
 @event("contact.request.received", topic=Topic.NOTIFICATIONS)

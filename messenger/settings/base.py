@@ -1,6 +1,7 @@
 """Settings shared by every environment; values come from environment variables."""
 
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -132,7 +133,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT: Path | None = BASE_DIR / "var" / "staticfiles"
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
@@ -177,11 +178,45 @@ AVATAR_MAX_BYTES = env_int("AVATAR_MAX_BYTES", 5 * 1024 * 1024)
 # refused without being decompressed.
 AVATAR_MAX_PIXELS = env_int("AVATAR_MAX_PIXELS", 40_000_000)
 AVATAR_SIZE = 256
+# Attachments: images and files shared in conversations (see README
+# "Attachments").  The type is detected from the bytes; images get a WebP
+# thumbnail, decoded only after the header's pixel count is checked.
+ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 25 * 1024 * 1024)
+ATTACHMENT_MAX_PIXELS = env_int("ATTACHMENT_MAX_PIXELS", 50_000_000)
+ATTACHMENT_THUMBNAIL_SIZE = 480
+ATTACHMENTS_PER_MESSAGE = 10
+# Files go through Django's storage API: the file system (MEDIA_ROOT) by
+# default, any S3-compatible store when S3_BUCKET is set (needs
+# requirements-s3.txt: django-storages with boto3).  Files are never served
+# from a public URL: the authorising views stream them from the storage.
+if env_str("S3_BUCKET", ""):
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env_str("S3_BUCKET", ""),
+            "endpoint_url": env_str("S3_ENDPOINT_URL", "") or None,
+            "region_name": env_str("S3_REGION", "") or None,
+            # Empty: boto3's own chain (AWS_* variables, instance role, ...).
+            "access_key": env_str("S3_ACCESS_KEY_ID", "") or None,
+            "secret_key": env_str("S3_SECRET_ACCESS_KEY", "") or None,
+            "location": env_str("S3_PREFIX", ""),
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+# Message search: longer queries are refused with a clear error.
+SEARCH_MAX_QUERY_LENGTH = env_int("SEARCH_MAX_QUERY_LENGTH", 500)
+SEARCH_PAGE_SIZE = 20
 CONTACT_REQUEST_RATE_LIMIT = env_int("CONTACT_REQUEST_RATE_LIMIT", 20)
 CONTACT_REQUEST_RATE_WINDOW_SECONDS = env_int("CONTACT_REQUEST_RATE_WINDOW_SECONDS", 3600)
 USER_SEARCH_PAGE_SIZE = 20
 # A socket counts as present while it pinged within this many seconds.
 PRESENCE_TTL_SECONDS = env_int("PRESENCE_TTL_SECONDS", 75)
+# A user whose last socket closed is announced offline only after this long,
+# so a page reload or a flapping network does not flicker.
+PRESENCE_GRACE_SECONDS = env_int("PRESENCE_GRACE_SECONDS", 5)
+TYPING_THROTTLE_SECONDS = 3
 
 MESSAGE_MAX_LENGTH = env_int("MESSAGE_MAX_LENGTH", 10_000)
 MESSAGE_RATE_LIMIT = env_int("MESSAGE_RATE_LIMIT", 30)

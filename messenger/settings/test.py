@@ -31,6 +31,7 @@ CHANNEL_LAYERS = {
 }
 MEDIA_ROOT = BASE_DIR / "var" / "test-media"  # noqa: F405
 MESSAGE_RATE_LIMIT = 1000
+PRESENCE_GRACE_SECONDS = 0
 # Threads of async tests (database_sync_to_async) then close their
 # connections after each call, so the test database can be dropped.
 DATABASES = {"default": {**DATABASES["default"], "CONN_MAX_AGE": 0}}  # noqa: F405

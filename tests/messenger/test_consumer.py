@@ -1,8 +1,6 @@
 """The consumer runner: committed offsets, dead-lettering, a loop that never dies."""
 
-import time
 import uuid
-from collections.abc import Callable
 
 import pytest
 from django.conf import settings
@@ -16,6 +14,7 @@ from messenger.kafka.events import envelope_encode
 from messenger.kafka.handlers import HANDLERS
 from messenger.kafka.producer import publish_sync
 from messenger.kafka.topics import Topic, topic_name
+from tests.conftest import wait_for
 from tests.factories import DirectConversationFactory, message_sent_envelope
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -26,15 +25,6 @@ def test_offsets_are_committed_by_hand_from_the_earliest_record() -> None:
     assert config["enable_auto_commit"] is False
     assert config["auto_offset_reset"] == "earliest"
     assert config["max_poll_interval_ms"] >= 60_000
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 20) -> None:
-    """Poll a condition until it holds; fail when it does not within the timeout."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
 
 
 def raw_send(value: bytes, key: bytes) -> None:

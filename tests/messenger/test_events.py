@@ -52,6 +52,8 @@ def test_the_wire_format_is_a_versioned_json_envelope() -> None:
             "sender_id": 3,
             "client_id": str(envelope.payload.client_id),  # type: ignore[attr-defined]
             "body": "héllo <b>",
+            "reply_to_id": None,
+            "attachment_tokens": [],
         },
     }
 

@@ -1,0 +1,161 @@
+"""Full-text search over the messages of one's own conversations.
+
+PostgreSQL does the work: ``Message.search_vector`` is a stored
+``to_tsvector('simple', body)`` with a GIN index (``message_search``), the
+query goes through ``websearch_to_tsquery`` (words, ``"quoted phrases"``,
+``or``, ``-not``; it never raises a syntax error, whatever is typed), and
+``ts_headline`` cuts the snippets.  Results are newest first, as people look
+for a message they remember.
+"""
+
+import re
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.postgres.search import SearchHeadline, SearchQuery
+from django.db import connection, transaction
+from django.db.models import QuerySet, Value
+from django.db.models.functions import Replace
+from django.urls import reverse
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from accounts.models import User
+from conversations.models import Membership, Message
+
+# Private-use characters mark the matches in ts_headline's output; the text
+# is HTML-escaped first, then only balanced marks become <mark> elements.
+START_SEL = "\ue000"
+STOP_SEL = "\ue001"
+_MARKED = re.compile(f"{START_SEL}([^{START_SEL}{STOP_SEL}]*){STOP_SEL}")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class SearchError(Exception):
+    """A search the rules refuse; the message is shown to the person."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One message found, with its highlighted snippet and where it is."""
+
+    message: Message
+    snippet: SafeString
+    url: str
+
+
+def search_query_clean(query: str) -> str:
+    """Return the query ready for PostgreSQL, or raise SearchError if it is too long.
+
+    Control characters (NUL included, which PostgreSQL refuses in text) and
+    surplus white space go; operators stay, ``websearch_to_tsquery`` reads them.
+    """
+    limit = settings.SEARCH_MAX_QUERY_LENGTH
+    if len(query) > limit:
+        raise SearchError("query_too_long", f"A search has at most {limit} characters.")
+    return " ".join(_CONTROL.sub(" ", query).split())
+
+
+def messages_search_queryset(
+    *,
+    user: User,
+    query: str,
+    conversation_id: int | None = None,
+    sender_id: int | None = None,
+    limit: int = 20,
+) -> QuerySet[Message]:
+    """Return the query of :func:`messages_search` (for EXPLAIN and tests)."""
+    search = SearchQuery(query, search_type="websearch", config="simple")
+    memberships = Membership.objects.filter(user=user)
+    if conversation_id is not None:
+        memberships = memberships.filter(conversation_id=conversation_id)
+    # The ids themselves, not a subquery: with them the planner knows how
+    # many messages the person's conversations hold (one may hold millions)
+    # and picks the GIN index for rare words and a newest-first scan for
+    # common ones, instead of reading whole conversations.
+    conversation_ids = list(memberships.values_list("conversation_id", flat=True))
+    messages = Message.objects.filter(
+        search_vector=search,
+        conversation_id__in=conversation_ids,
+        deleted_at__isnull=True,
+        kind=Message.Kind.TEXT,
+    )
+    if sender_id is not None:
+        messages = messages.filter(sender_id=sender_id)
+    return (
+        messages.annotate(
+            # Computed for the returned rows only (after the LIMIT).
+            headline=SearchHeadline(
+                # Marker characters typed into a message must not mark anything.
+                Replace(Replace("body", Value(START_SEL)), Value(STOP_SEL)),
+                search,
+                config="simple",
+                start_sel=START_SEL,
+                stop_sel=STOP_SEL,
+                max_words=30,
+                min_words=12,
+            )
+        )
+        .defer("search_vector")
+        .select_related("sender")
+        .order_by("-id")[:limit]
+    )
+
+
+def snippet_html(headline: str) -> SafeString:
+    """Return ts_headline's output as safe HTML: escaped text, matches in <mark>."""
+    escaped = escape(" ".join(headline.split()))
+    marked = _MARKED.sub(r"<mark>\1</mark>", escaped)
+    return mark_safe(marked.replace(START_SEL, "").replace(STOP_SEL, ""))  # noqa: S308
+
+
+def messages_search(
+    *,
+    user: User,
+    query: str,
+    conversation_id: int | None = None,
+    sender_id: int | None = None,
+    limit: int = 20,
+) -> list[SearchHit]:
+    """Return the newest messages matching the query in the user's conversations.
+
+    Only conversations the user is a member of are searched (now: leaving a
+    conversation ends its search results too); deleted messages and system
+    messages are not found.  ``conversation_id`` and ``sender_id`` narrow it.
+    """
+    cleaned = search_query_clean(query)
+    if not cleaned:
+        return []
+    queryset = messages_search_queryset(
+        user=user,
+        query=cleaned,
+        conversation_id=conversation_id,
+        sender_id=sender_id,
+        limit=limit,
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        # History pages are in memory or on SSD: with the default (4, for
+        # spinning disks) the planner walks a long conversation newest-first
+        # for a word in a few thousand messages instead of fetching just
+        # those from the GIN index (measured: 1.5 s against 0.5 s under load).
+        cursor.execute("SET LOCAL random_page_cost = 1.1")
+        found = list(queryset)
+    return [
+        SearchHit(
+            message=message,
+            snippet=snippet_html(message.headline),  # type: ignore[attr-defined]
+            url=message_url(conversation_id=message.conversation_id, sequence=message.sequence),
+        )
+        for message in found
+    ]
+
+
+def message_url(*, conversation_id: int, sequence: int) -> str:
+    """Return the link that opens a message in its conversation, in context."""
+    base = reverse("conversations:detail", args=[conversation_id])
+    return f"{base}?around={sequence}#m{sequence}"
