@@ -124,6 +124,15 @@ ACCOUNT_UNIQUE_EMAIL = True
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Messenger <noreply@localhost>")
+# SMTP, for the SMTP backend (production's default).
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+# A hung SMTP server fails the send (to be retried) instead of blocking the sender.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
