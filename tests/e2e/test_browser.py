@@ -15,6 +15,8 @@ from PIL import Image
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from messenger.kafka.topics import Topic
+from tests.factories import PASSWORD as FACTORY_PASSWORD
+from tests.factories import UserFactory, make_contacts
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -114,3 +116,82 @@ def test_two_people_become_contacts_and_chat_live(
         "can't send messages", timeout=10_000
     )
     assert ann.request.get(f"{base}/people/ben/").status == 404
+
+
+def log_in(browser: Browser, base: str, username: str) -> Page:
+    page = browser.new_context(viewport={"width": 1100, "height": 750}).new_page()
+    page.goto(f"{base}/accounts/login/")
+    page.fill("input[name=login]", username)
+    page.fill("input[name=password]", FACTORY_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/conversations/")
+    return page
+
+
+@pytest.fixture
+def trio(transactional_db: None) -> None:
+    """Ann, with Ben and Cat as contacts (made before the browser starts its loop)."""
+    ann, ben, cat = (UserFactory(username=n, display_name=n.title()) for n in ("ann", "ben", "cat"))
+    make_contacts(ann, ben)
+    make_contacts(ann, cat)
+
+
+@pytest.mark.usefixtures("trio")
+def test_a_group_chat_with_replies_edits_reactions_receipts_and_typing(
+    daphne: str, start_consumer, browser: Browser
+) -> None:
+    start_consumer(topics=[Topic.MESSAGES, Topic.ACTIVITY, Topic.NOTIFICATIONS])
+    base = f"http://{daphne}"
+    a, b = log_in(browser, base, "ann"), log_in(browser, base, "ben")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+    # Ann creates a group with Ben and Cat; the creation is in its history.
+    a.click("details.new-group summary")
+    a.fill("#group-title", "Trip <planning>")
+    a.check("input[name=members][value=ben]")
+    a.check("input[name=members][value=cat]")
+    a.click("details.new-group button[type=submit]")
+    a.wait_for_url(f"{base}/conversations/*/")
+    expect(a.locator(".message.system .body").first).to_have_text(
+        "Ann created the group “Trip <planning>”.", timeout=10_000
+    )
+    group_url = a.url
+    b.goto(group_url)
+    for page in (a, b):
+        expect(page.locator("html")).to_have_attribute("data-socket", "open", timeout=10_000)
+
+    # Ben types; Ann sees it.  Ann writes Markdown; Ben sees it rendered.
+    b.fill("#composer-body", "typing…")
+    expect(a.locator("#typing")).to_have_text("Ben is typing…", timeout=10_000)
+    b.fill("#composer-body", "")
+    a.fill("#composer-body", "Shall we go **north**? @ben")
+    a.keyboard.press("Enter")
+    last_b = b.locator(".message:not(.system)").last
+    expect(last_b.locator(".body strong")).to_have_text("north", timeout=10_000)
+    expect(last_b.locator(".body .mention")).to_have_text("@ben")
+    # Ben has it on screen: Ann's message shows "Seen by 1".
+    expect(a.locator("#seen")).to_have_text("Seen by 1", timeout=10_000)
+
+    # Ben replies with a quote and reacts; Ann sees both live.
+    last_b.hover()
+    last_b.locator("button[data-action=reply]").click()
+    b.fill("#composer-body", "Yes!")
+    b.keyboard.press("Enter")
+    expect(a.locator(".message .quote").last).to_have_text(
+        "Ann: Shall we go **north**? @ben", timeout=10_000
+    )
+    first_a = a.locator(".message.mine").first
+    last_b = b.locator(".message:not(.system)").filter(has_text="north").first
+    last_b.hover()
+    last_b.locator("button[data-action=react]").first.click()
+    expect(first_a.locator(".reaction")).to_have_text("👍 1", timeout=10_000)
+
+    # Ann edits her message; Ben sees the edit.
+    a.once("dialog", lambda dialog: dialog.accept("Shall we go **south**?"))
+    first_a.hover()
+    first_a.locator("button[data-action=edit]").click()
+    expect(b.locator(".message").filter(has_text="south").locator(".edited")).to_have_text(
+        "edited", timeout=10_000
+    )
+    a.screenshot(path=ARTIFACTS / "group-ann.png")
+    b.screenshot(path=ARTIFACTS / "group-ben.png")
