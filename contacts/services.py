@@ -96,13 +96,18 @@ def _pending_request_for_update(*, request_id: int, **who: User) -> ContactReque
     return request
 
 
+def _request_close(request: ContactRequest, status: str) -> ContactRequest:
+    request.status = status
+    request.responded_at = timezone.now()
+    request.save(update_fields=["status", "responded_at"])
+    return request
+
+
 @transaction.atomic
 def contact_request_accept(*, user: User, request_id: int) -> ContactRequest:
     """Accept a request sent to ``user``: both become each other's contacts."""
     request = _pending_request_for_update(request_id=request_id, to_user=user)
-    request.status = ContactRequest.Status.ACCEPTED
-    request.responded_at = timezone.now()
-    request.save(update_fields=["status", "responded_at"])
+    _request_close(request, ContactRequest.Status.ACCEPTED)
     Contact.objects.bulk_create(
         [
             Contact(owner=request.from_user, contact=request.to_user),
@@ -124,20 +129,14 @@ def contact_request_accept(*, user: User, request_id: int) -> ContactRequest:
 def contact_request_decline(*, user: User, request_id: int) -> ContactRequest:
     """Decline a request sent to ``user``."""
     request = _pending_request_for_update(request_id=request_id, to_user=user)
-    request.status = ContactRequest.Status.DECLINED
-    request.responded_at = timezone.now()
-    request.save(update_fields=["status", "responded_at"])
-    return request
+    return _request_close(request, ContactRequest.Status.DECLINED)
 
 
 @transaction.atomic
 def contact_request_cancel(*, user: User, request_id: int) -> ContactRequest:
     """Withdraw a request ``user`` sent."""
     request = _pending_request_for_update(request_id=request_id, from_user=user)
-    request.status = ContactRequest.Status.CANCELLED
-    request.responded_at = timezone.now()
-    request.save(update_fields=["status", "responded_at"])
-    return request
+    return _request_close(request, ContactRequest.Status.CANCELLED)
 
 
 @transaction.atomic
