@@ -182,24 +182,6 @@ function showSeen() {
   else seenLine.textContent = seenBy ? `Seen by ${seenBy}` : "";
 }
 
-// Unread counts in the list and the page title.
-function setUnread(conversationId, lastSeq, readSeq) {
-  const item = document.querySelector(`#conversation-list li[data-conversation="${conversationId}"]`);
-  if (!item) return;
-  if (lastSeq !== undefined) item.dataset.lastSequence = String(Math.max(Number(item.dataset.lastSequence), lastSeq));
-  if (readSeq !== undefined) item.dataset.readSequence = String(Math.max(Number(item.dataset.readSequence), readSeq));
-  const unread = Math.max(0, Number(item.dataset.lastSequence) - Number(item.dataset.readSequence));
-  const badge = item.querySelector(".unread");
-  badge.textContent = String(unread);
-  badge.hidden = unread === 0;
-  badge.setAttribute("aria-label", `${unread} unread`);
-  const total = [...document.querySelectorAll("#conversation-list .unread")]
-    .map((b) => Number(b.textContent) || 0)
-    .reduce((a, b) => a + b, 0);
-  document.title = document.title.replace(/^\(\d+\) /, "");
-  if (total) document.title = `(${total}) ${document.title}`;
-}
-
 function clearTyping(userId) {
   const entry = typists.get(userId);
   if (entry) window.clearTimeout(entry.timer);
@@ -238,9 +220,7 @@ onOpen(() => {
 onFrame((frame) => {
   switch (frame.type) {
     case "message.new":
-      if (frame.message.conversation === config.conversation) showMessage(frame.message);
-      else setUnread(frame.message.conversation, frame.message.sequence);
-      if (frame.message.sender.id === config.userId) setUnread(frame.message.conversation, frame.message.sequence, frame.message.sequence);
+      showMessage(frame.message); // Other conversations: unread.js counts them.
       break;
     case "message.updated":
       updateMessage(frame.message);
@@ -258,7 +238,6 @@ onFrame((frame) => {
         reads.set(frame.user_id, Math.max(reads.get(frame.user_id) || 0, frame.sequence));
         showSeen();
       }
-      if (frame.user_id === config.userId) setUnread(frame.conversation, undefined, frame.sequence);
       break;
     case "typing":
       if (frame.conversation === config.conversation) showTyping(frame.user);
