@@ -218,3 +218,20 @@ def test_the_page_explains_bad_input_and_changes_nothing(chat, alice) -> None:
 def test_the_page_needs_a_login() -> None:
     response = Client().get(reverse("conversations:search"), {"q": "x"})
     assert response.status_code == 302
+
+
+def test_the_conversations_page_has_a_search_box(alice) -> None:
+    client = Client()
+    client.force_login(alice)
+    html = client.get(reverse("conversations:index")).content.decode()
+    assert f'action="{reverse("conversations:search")}"' in html
+
+
+def test_the_search_vector_keeps_detailed_statistics() -> None:
+    # Migration 0003: rare words must not look common to the planner.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attstattarget FROM pg_attribute"
+            " WHERE attrelid = 'conversations_message'::regclass AND attname = 'search_vector'"
+        )
+        assert cursor.fetchone()[0] == 10000
