@@ -23,6 +23,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
     multiprocess,
+    start_http_server,
 )
 
 from messenger.kafka.topics import topic_from_name
@@ -135,6 +136,16 @@ def metrics_registry() -> CollectorRegistry:
 def metrics_render() -> tuple[bytes, str]:
     """Return the text exposition of every metric and its content type."""
     return generate_latest(metrics_registry()), CONTENT_TYPE_LATEST
+
+
+def metrics_serve(*, address: str) -> tuple[str, int]:
+    """Serve the exposition on HOST:PORT from a daemon thread; return where it listens."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"expected HOST:PORT, got {address!r}")
+    server, _ = start_http_server(int(port), addr=host, registry=metrics_registry())
+    bound_host, bound_port = server.server_address[:2]
+    return str(bound_host), int(bound_port)
 
 
 def process_exited(pid: int) -> None:

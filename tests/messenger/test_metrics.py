@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import urllib.request
 import uuid
 
 import pytest
@@ -195,3 +196,52 @@ def test_several_processes_add_up_in_multiprocess_mode(tmp_path) -> None:
     assert float(lines['messenger_kafka_produced_total{topic="messages"}']) == 12
     # Live processes only: the one that stays alive and the renderer.
     assert float(lines["messenger_websockets_open"]) == 2
+
+
+def test_a_consumer_process_can_serve_its_own_metrics(kafka_topics) -> None:
+    from django.db import connection
+
+    from tests.messenger.test_views import closed_port
+
+    port = closed_port()
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "messenger.settings.test",
+        "KAFKA_TOPIC_PREFIX": kafka_topics,
+        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "manage.py",
+            "run_kafka_consumers",
+            "--topic",
+            "messages",
+            "--group",
+            f"{kafka_topics}metrics",
+            "--metrics-address",
+            f"127.0.0.1:{port}",
+        ],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        conversation = DirectConversationFactory()
+        publish_sync(message_sent_envelope(conversation=conversation, sender=UserFactory()))
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+                    text = r.read().decode()
+                if 'messenger_kafka_consumed_total{topic="messages"} 1.0' in text:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "the consumer's /metrics never showed the event"
+            time.sleep(0.2)
+    finally:
+        process.terminate()
+        assert process.wait(timeout=30) == 0
