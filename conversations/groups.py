@@ -15,7 +15,7 @@ from accounts.models import User
 from contacts.selectors import is_contact
 from conversations.models import Conversation, Membership
 from conversations.services import ConversationError, frames_push
-from messenger.kafka.events import ConversationChanged, Envelope
+from messenger.kafka.events import ConversationChanged, Envelope, GroupMemberAdded
 from messenger.kafka.producer import publish_on_commit
 from messenger.realtime import user_group
 
@@ -37,6 +37,18 @@ def _announce(
             )
         )
     )
+
+
+def _announce_added(*, conversation: Conversation, by: User, people: Sequence[User]) -> None:
+    # The notifications topic tells each added person (in the app, by push).
+    for person in people:
+        publish_on_commit(
+            Envelope(
+                payload=GroupMemberAdded(
+                    recipient_id=person.pk, conversation_id=conversation.pk, by_user_id=by.pk
+                )
+            )
+        )
 
 
 def _title_clean(title: str) -> str:
@@ -92,6 +104,7 @@ def group_create(*, creator: User, title: str, members: Sequence[User]) -> Conve
         + [Membership(user=person, conversation=conversation) for person in others.values()]
     )
     _announce(conversation=conversation, actor=creator, action="created")
+    _announce_added(conversation=conversation, by=creator, people=list(others.values()))
     return conversation
 
 
@@ -116,6 +129,7 @@ def group_member_add(*, user: User, conversation_id: int, person: User) -> Membe
         raise ConversationError("invalid", f"A group has at most {GROUP_MAX_MEMBERS} members.")
     membership = Membership.objects.create(conversation=conversation, user=person)
     _announce(conversation=conversation, actor=user, action="member_added", subject=person)
+    _announce_added(conversation=conversation, by=user, people=[person])
     return membership
 
 

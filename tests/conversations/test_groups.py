@@ -8,6 +8,8 @@ from django.urls import reverse
 from conversations import groups
 from conversations.models import Conversation, Membership, Message
 from conversations.services import ConversationError
+from messenger.kafka.topics import Topic
+from notifications.models import Notification
 from tests.conftest import receive_until, socket_connect, wait_for
 from tests.factories import UserFactory, make_contacts
 
@@ -152,3 +154,18 @@ def test_the_group_forms(client: Client) -> None:
     ]
     client.post(change, {"action": "leave"})
     assert not Membership.objects.filter(conversation=group, user=a).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_people_added_to_a_group_are_notified(start_consumer) -> None:
+    start_consumer(topics=[Topic.NOTIFICATIONS])
+    owner, (a, b) = people(2)
+    group = groups.group_create(creator=owner, title="Trip", members=[a])
+    groups.group_member_add(user=owner, conversation_id=group.pk, person=b)
+    wait_for(lambda: Notification.objects.filter(conversation=group).count() == 2)
+    added = Notification.objects.filter(conversation=group).order_by("recipient__username")
+    assert [(n.recipient, n.kind, n.actor) for n in added] == [
+        (a, Notification.Kind.GROUP_ADDED, owner),
+        (b, Notification.Kind.GROUP_ADDED, owner),
+    ]
+    assert not Notification.objects.filter(recipient=owner).exists()
