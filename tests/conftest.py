@@ -98,10 +98,17 @@ def consumer(start_consumer: Any) -> RunningConsumer:
     return start_consumer()
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float = 20) -> None:
-    """Poll a condition until it holds; fail when it does not within the timeout."""
+def wait_until(condition: Callable[[], Any], *, timeout: float = 30) -> Any:
+    """Poll a real condition (a database row, a Kafka-driven effect) until it holds.
+
+    Synchronisation on the effect itself, never a fixed sleep; fails the
+    test when the condition does not hold within the timeout.
+    """
     deadline = time.monotonic() + timeout
-    while not predicate():
+    while True:
+        value = condition()
+        if value:
+            return value
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(0.02)

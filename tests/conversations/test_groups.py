@@ -10,7 +10,7 @@ from conversations.models import Conversation, Membership, Message
 from conversations.services import ConversationError
 from messenger.kafka.topics import Topic
 from notifications.models import Notification
-from tests.conftest import receive_until, socket_connect, wait_for
+from tests.conftest import receive_until, socket_connect, wait_until
 from tests.factories import UserFactory, make_contacts
 
 
@@ -93,7 +93,7 @@ def test_every_change_becomes_a_system_message_through_kafka(kafka_topics, consu
         "Olga removed M0.",
         "M1 left.",
     ]
-    wait_for(lambda: Message.objects.filter(conversation=group).count() == len(expected))
+    wait_until(lambda: Message.objects.filter(conversation=group).count() == len(expected))
     stored = Message.objects.filter(conversation=group).order_by("sequence")
     assert [m.body for m in stored] == expected
     assert {m.kind for m in stored} == {Message.Kind.SYSTEM}
@@ -162,7 +162,7 @@ def test_people_added_to_a_group_are_notified(start_consumer) -> None:
     owner, (a, b) = people(2)
     group = groups.group_create(creator=owner, title="Trip", members=[a])
     groups.group_member_add(user=owner, conversation_id=group.pk, person=b)
-    wait_for(lambda: Notification.objects.filter(conversation=group).count() == 2)
+    wait_until(lambda: Notification.objects.filter(conversation=group).count() == 2)
     added = Notification.objects.filter(conversation=group).order_by("recipient__username")
     assert [(n.recipient, n.kind, n.actor) for n in added] == [
         (a, Notification.Kind.GROUP_ADDED, owner),

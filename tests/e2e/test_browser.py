@@ -5,37 +5,21 @@ The web process is daphne in a child process; the consumers run in the test
 process; every service is real.  Screenshots are kept in var/test-artifacts/.
 """
 
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from PIL import Image
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from messenger.kafka.topics import Topic
-from tests.factories import PASSWORD as FACTORY_PASSWORD
+from tests.e2e.conftest import log_in
 from tests.factories import UserFactory, make_contacts
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ARTIFACTS = Path(settings.BASE_DIR) / "var" / "test-artifacts"
 PASSWORD = "a long pass phrase 1"
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        raise RuntimeError("Debian's chromium is needed: apt-get install chromium (make test does)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
 
 
 def sign_up(browser: Browser, base: str, username: str) -> Page:
@@ -116,16 +100,6 @@ def test_two_people_become_contacts_and_chat_live(
         "can't send messages", timeout=10_000
     )
     assert ann.request.get(f"{base}/people/ben/").status == 404
-
-
-def log_in(browser: Browser, base: str, username: str) -> Page:
-    page = browser.new_context(viewport={"width": 1100, "height": 750}).new_page()
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=login]", username)
-    page.fill("input[name=password]", FACTORY_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/conversations/")
-    return page
 
 
 @pytest.fixture

@@ -4,49 +4,22 @@ a conversation shown in a visible tab does not notify.
 daphne runs in a child process, the consumers in the test process.
 """
 
-import shutil
-from collections.abc import Iterator
-
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
 from messenger.kafka.producer import publish_sync
 from messenger.kafka.topics import Topic
 from notifications.models import Notification
+from tests.conftest import wait_until
+from tests.e2e.conftest import log_in
 from tests.factories import (
-    PASSWORD,
     DirectConversationFactory,
     UserFactory,
     make_contacts,
     message_sent_envelope,
 )
-from tests.notifications.conftest import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        raise RuntimeError("Debian's chromium is needed: apt-get install chromium (make test does)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
-
-
-def log_in(browser: Browser, base: str, username: str) -> Page:
-    page = browser.new_context(viewport={"width": 1100, "height": 750}).new_page()
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=login]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form button[type=submit]")
-    page.wait_for_url(f"{base}/conversations/")
-    return page
 
 
 def test_the_bell_counts_live_and_the_open_conversation_reads_it(

@@ -14,7 +14,7 @@ from messenger.kafka.events import envelope_encode
 from messenger.kafka.handlers import HANDLERS
 from messenger.kafka.producer import publish_sync
 from messenger.kafka.topics import Topic, topic_name
-from tests.conftest import wait_for
+from tests.conftest import wait_until
 from tests.factories import DirectConversationFactory, message_sent_envelope
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -61,7 +61,7 @@ def test_an_unparseable_record_is_dead_lettered_and_the_loop_goes_on(start_consu
     raw_send(b"{not json", key=str(conversation.pk).encode())
     publish_sync(message_sent_envelope(conversation=conversation, sender=sender, body="after"))
 
-    wait_for(lambda: Message.objects.filter(conversation=conversation).exists())
+    wait_until(lambda: Message.objects.filter(conversation=conversation).exists())
     assert Message.objects.get(conversation=conversation).body == "after"
     [record] = dead_letters(1)
     assert record.value == b"{not json"
@@ -83,7 +83,7 @@ def test_an_event_the_handler_cannot_apply_is_dead_lettered_alone(start_consumer
     raw_send(envelope_encode(doomed), key=str(conversation.pk).encode())
     publish_sync(message_sent_envelope(conversation=conversation, sender=sender, body="kept"))
 
-    wait_for(lambda: Message.objects.filter(conversation=conversation).exists())
+    wait_until(lambda: Message.objects.filter(conversation=conversation).exists())
     [record] = dead_letters(1)
     assert dict(record.headers)["reason"].startswith(b"handler failed: DoesNotExist")
     assert running.thread.is_alive()
@@ -95,7 +95,7 @@ def test_offsets_are_committed_after_the_batch_is_stored(start_consumer) -> None
     conversation = DirectConversationFactory()
     sender = conversation.members.first()
     metadata = publish_sync(message_sent_envelope(conversation=conversation, sender=sender))
-    wait_for(lambda: running.runner.stats.processed.get("messages", 0) == 1)
+    wait_until(lambda: running.runner.stats.processed.get("messages", 0) == 1)
 
     admin = KafkaAdminClient(bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS)
     try:
@@ -113,12 +113,12 @@ def test_replaying_the_topic_from_the_start_stores_nothing_twice(start_consumer)
     for n in range(20):
         publish_sync(message_sent_envelope(conversation=conversation, sender=sender, body=f"m{n}"))
     first = start_consumer()
-    wait_for(lambda: Message.objects.filter(conversation=conversation).count() == 20)
+    wait_until(lambda: Message.objects.filter(conversation=conversation).count() == 20)
     first.stop()
 
     # A new consumer group starts from the earliest offset: a full replay.
     second = start_consumer()
-    wait_for(lambda: second.runner.stats.processed.get("messages", 0) == 20)
+    wait_until(lambda: second.runner.stats.processed.get("messages", 0) == 20)
     stored = list(Message.objects.filter(conversation=conversation).order_by("sequence"))
     assert [m.sequence for m in stored] == list(range(1, 21))
     assert [m.body for m in stored] == [f"m{n}" for n in range(20)]
@@ -143,8 +143,8 @@ def test_a_batch_that_meets_a_database_outage_is_retried_not_dead_lettered(
         message_sent_envelope(conversation=conversation, sender=conversation.members.first())
     )
 
-    wait_for(lambda: Message.objects.filter(conversation=conversation).exists())
-    wait_for(lambda: running.runner.stats.batches == 1)
+    wait_until(lambda: Message.objects.filter(conversation=conversation).exists())
+    wait_until(lambda: running.runner.stats.batches == 1)
     assert running.runner.stats.retries == 1
     assert running.runner.stats.dead_lettered == {}
     assert Message.objects.filter(conversation=conversation).count() == 1

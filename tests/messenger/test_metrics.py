@@ -17,9 +17,9 @@ from django.test import Client
 from prometheus_client import REGISTRY
 
 from messenger.kafka.producer import publish_sync
-from tests.conftest import receive_until, socket_connect
+from tests.conftest import receive_until, socket_connect, wait_until
 from tests.factories import DirectConversationFactory, UserFactory, message_sent_envelope
-from tests.messenger.test_consumer import raw_send, wait_for
+from tests.messenger.test_consumer import raw_send
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -32,7 +32,7 @@ def test_the_producer_counts_what_kafka_acknowledged(kafka_topics) -> None:
     before = sample("messenger_kafka_produced_total", topic="messages")
     conversation = DirectConversationFactory()
     publish_sync(message_sent_envelope(conversation=conversation, sender=UserFactory()))
-    wait_for(lambda: sample("messenger_kafka_produced_total", topic="messages") == before + 1)
+    wait_until(lambda: sample("messenger_kafka_produced_total", topic="messages") == before + 1)
 
 
 def test_the_consumer_counts_batches_dead_letters_and_lag(start_consumer) -> None:
@@ -45,7 +45,7 @@ def test_the_consumer_counts_batches_dead_letters_and_lag(start_consumer) -> Non
     raw_send(b"{not json", key=str(conversation.pk).encode())
     metadata = publish_sync(message_sent_envelope(conversation=conversation, sender=sender))
 
-    wait_for(lambda: sample("messenger_kafka_consumed_total", topic="messages") >= consumed + 2)
+    wait_until(lambda: sample("messenger_kafka_consumed_total", topic="messages") >= consumed + 2)
     assert sample("messenger_kafka_batch_seconds_count", topic="messages") > batches
     assert (
         sample("messenger_kafka_dead_lettered_total", topic="messages", reason="undecodable")
@@ -65,7 +65,7 @@ def test_a_failing_handler_is_counted(start_consumer) -> None:
     doomed = message_sent_envelope(conversation=gone, sender=sender)
     gone.delete()
     publish_sync(doomed)
-    wait_for(
+    wait_until(
         lambda: (
             sample("messenger_kafka_dead_lettered_total", topic="messages", reason="handler") > 0
             and sample("messenger_kafka_handler_errors_total", topic="messages") > errors

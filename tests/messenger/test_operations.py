@@ -5,8 +5,8 @@ from django.test import Client
 
 from messenger.kafka.producer import publish_sync
 from messenger.kafka.topics import Topic, topic_name
+from tests.conftest import wait_until
 from tests.factories import DirectConversationFactory, UserFactory, message_sent_envelope
-from tests.messenger.test_consumer import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -51,7 +51,7 @@ def test_the_snapshot_has_counters_latency_sockets_and_kafka_state(
     metadata = publish_sync(
         message_sent_envelope(conversation=conversation, sender=conversation.members.first())
     )
-    wait_for(lambda: running.runner.stats.processed.get("messages", 0) == 1)
+    wait_until(lambda: running.runner.stats.processed.get("messages", 0) == 1)
 
     data = staff_client().get("/admin/operations/data.json").json()
     assert data["counters"]["produced"] >= 1

@@ -4,8 +4,7 @@ import base64
 import json
 import os
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -111,15 +110,3 @@ def vapid(settings: SettingsWrapper) -> tuple[str, str]:
     settings.WEBPUSH_VAPID_PRIVATE_KEY = private
     settings.WEBPUSH_VAPID_SUBJECT = "mailto:ops@example.com"
     return public, private
-
-
-def wait_until(condition: Callable[[], Any], *, timeout: float = 30) -> Any:
-    """Poll a real condition (a database row, a Kafka-driven effect) until it holds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not met in time")
-        time.sleep(0.05)

@@ -83,8 +83,8 @@ def test_the_running_sender_is_woken_by_a_new_push_and_stops_on_sigterm(
     import time
 
     from notifications.services import notifications_handle
+    from tests.conftest import wait_until
     from tests.factories import DirectConversationFactory
-    from tests.notifications.conftest import wait_until
     from tests.notifications.factories import notify_envelope, stored_message
 
     alice, bob = UserFactory(), UserFactory()

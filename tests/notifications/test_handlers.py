@@ -22,9 +22,8 @@ from messenger.kafka.topics import Topic
 from notifications.emails import email_batches_send
 from notifications.models import ConversationMute, EmailBatch, Notification, PushDelivery
 from notifications.push import push_deliveries_send, push_subscription_save
-from tests.conftest import receive_until, socket_connect
+from tests.conftest import receive_until, socket_connect, wait_until
 from tests.factories import DirectConversationFactory, UserFactory, message_sent_envelope
-from tests.notifications.conftest import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
