@@ -63,6 +63,9 @@ def consumer_config(group_id: str) -> dict[str, Any]:
         "max_poll_records": settings.KAFKA_MAX_POLL_RECORDS,
         "max_poll_interval_ms": settings.KAFKA_MAX_POLL_INTERVAL_MS,
         "session_timeout_ms": settings.KAFKA_SESSION_TIMEOUT_MS,
+        # How soon a consumer notices partitions it did not know of (a topic
+        # created just before it subscribed, or partitions added).
+        "metadata_max_age_ms": settings.KAFKA_METADATA_MAX_AGE_MS,
         "heartbeat_interval_ms": max(1_000, settings.KAFKA_SESSION_TIMEOUT_MS // 3),
         "isolation_level": "read_committed",
     }

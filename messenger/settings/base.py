@@ -176,6 +176,7 @@ KAFKA_MAX_POLL_INTERVAL_MS = env_int("KAFKA_MAX_POLL_INTERVAL_MS", 300_000)
 # A consumer process that dies without leaving the group holds its partitions
 # this long; the broker's minimum is 6 s.
 KAFKA_SESSION_TIMEOUT_MS = env_int("KAFKA_SESSION_TIMEOUT_MS", 10_000)
+KAFKA_METADATA_MAX_AGE_MS = env_int("KAFKA_METADATA_MAX_AGE_MS", 60_000)
 # 0: a lone message goes out at once; under load the producer still batches
 # what queues up while a request is in flight.
 KAFKA_PRODUCER_LINGER_MS = env_int("KAFKA_PRODUCER_LINGER_MS", 0)

@@ -22,6 +22,9 @@ KAFKA_TOPIC_PREFIX = env_str("KAFKA_TOPIC_PREFIX", f"test-{TEST_RUN_ID}.")
 KAFKA_TOPIC_PARTITIONS = 3
 KAFKA_CONSUMER_GROUP = f"messenger-test-{TEST_RUN_ID}"
 KAFKA_SESSION_TIMEOUT_MS = 6_000
+# Each test creates its topics just before subscribing; a consumer that saw
+# them without partitions must look again soon, not in a minute.
+KAFKA_METADATA_MAX_AGE_MS = 1_000
 CACHES = {"default": {**CACHES["default"], "KEY_PREFIX": f"test-{TEST_RUN_ID}"}}  # noqa: F405
 CHANNEL_LAYERS = {
     "default": {
