@@ -86,3 +86,43 @@ def test_starting_a_conversation_with_nobody_or_yourself_explains_why(
 def test_starting_needs_a_post(client: Client) -> None:
     client.force_login(UserFactory())
     assert client.get(reverse("conversations:start")).status_code == 405
+
+
+def test_load_older_pages_back_by_sequence_for_members_only(client: Client) -> None:
+    alice, bob = UserFactory(), UserFactory()
+    conversation = DirectConversationFactory(members=[alice, bob])
+    messages_store(
+        envelopes=[
+            message_sent_envelope(conversation=conversation, sender=bob, body=f"n{n}")
+            for n in range(1, 121)
+        ]
+    )
+    url = reverse("conversations:history", args=[conversation.pk])
+    client.force_login(alice)
+    page = client.get(url, {"before": 71}).json()
+    assert [m["sequence"] for m in page["messages"]] == list(range(21, 71))
+    assert page["more"] is True
+    last = client.get(url, {"before": 21}).json()
+    assert [m["sequence"] for m in last["messages"]] == list(range(1, 21))
+    assert last["more"] is False
+    assert client.get(url, {"before": "x"}).status_code == 400
+    client.force_login(UserFactory())
+    assert client.get(url, {"before": 71}).status_code == 404
+
+
+def test_a_conversation_opens_around_a_sequence_and_offers_the_first_unread(client: Client) -> None:
+    alice, bob = UserFactory(), UserFactory()
+    conversation = DirectConversationFactory(members=[alice, bob])
+    messages_store(
+        envelopes=[
+            message_sent_envelope(conversation=conversation, sender=bob, body=f"n{n}")
+            for n in range(1, 201)
+        ]
+    )
+    conversation.memberships.filter(user=alice).update(last_read_sequence=40)
+    client.force_login(alice)
+    response = client.get(reverse("conversations:detail", args=[conversation.pk]), {"around": 41})
+    shown = [message.sequence for message, _data in response.context["history"]]
+    assert shown == list(range(16, 66))
+    assert response.context["first_unread"] == 41
+    assert b'href="?around=41#m41"' in response.content
