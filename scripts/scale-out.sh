@@ -128,8 +128,8 @@ broker_render() {
 brokers_format() {
     local cid n
     [[ -f $SCALE/broker1/data/meta.properties ]] && return 0
-    compgen -G "$KAFKA_LIBS/kafka_2.13-*.jar" >/dev/null ||
-        die "no broker jars in $KAFKA_LIBS: run scripts/services.sh up once (it resolves them with Maven)"
+    compgen -G "$KAFKA_LIBS/kafka_2.13-*.jar" >/dev/null || "$ROOT/scripts/services.sh" jars
+    compgen -G "$KAFKA_LIBS/kafka_2.13-*.jar" >/dev/null || die "no broker jars in $KAFKA_LIBS"
     cid=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
     local -a pids=() cds=()
     [[ -s $KAFKA_CDS ]] && cds=(-XX:SharedArchiveFile="$KAFKA_CDS" -Xshare:auto)

@@ -4,6 +4,7 @@
 #   scripts/services.sh up       start every service that does not already answer
 #   scripts/services.sh down     stop what this script started (nothing else)
 #   scripts/services.sh status   one line per service (exit 3 if one is not up)
+#   scripts/services.sh jars     only resolve the Kafka broker jars (used by scale-out.sh)
 #
 # Addresses come from the same variables the app reads:
 #   DATABASE_URL             postgres://messenger:messenger@127.0.0.1:5432/messenger
@@ -591,7 +592,7 @@ lock() {
 }
 
 usage() {
-    echo "usage: scripts/services.sh up|down|status" >&2
+    echo "usage: scripts/services.sh up|down|status|jars" >&2
     exit 2
 }
 
@@ -611,6 +612,12 @@ main() {
             stop_pid kafka "$KAFKA_PIDFILE" kafka.Kafka 60
             stop_pid redis "$REDIS_PIDFILE" redis-server 20
             pg_down
+            ;;
+        jars)
+            # Only resolve the broker jars (for scripts/scale-out.sh when the
+            # app's own Kafka runs elsewhere).
+            lock
+            kafka_libs
             ;;
         status)
             local rc=0
