@@ -414,8 +414,16 @@ def measure(name: str, iterations: int, search_iterations: int) -> dict[str, Any
                 fn()
             explained = []
             for q in captured.captured_queries:
+                if q["sql"].startswith("SET "):
+                    # As the selector ran it (SET LOCAL needs the transaction).
+                    cursor.execute("BEGIN")
+                    cursor.execute(q["sql"])
+                    continue
+                if not q["sql"].startswith("SELECT"):
+                    continue
                 cursor.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + q["sql"])
                 explained.append(q["sql"] + "\n" + "\n".join(row[0] for row in cursor.fetchall()))
+            cursor.execute("COMMIT")
             plans[label] = "\n\n".join(explained)
         results["plans"] = plans
     return results
@@ -506,10 +514,12 @@ def main() -> None:
                 str(args.search_iterations),
             ],
             cwd=ROOT,
-            check=True,
+            check=False,
             capture_output=True,
             text=True,
         )
+        if out.returncode != 0:
+            sys.exit(f"[{name}] measuring failed:\n{out.stderr}")
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     report(results, show_plans=not args.no_plans)
 
