@@ -24,6 +24,7 @@ import re
 import unicodedata
 import uuid
 from collections.abc import Iterable, Sequence
+from datetime import timedelta
 from io import BytesIO
 from typing import Any
 
@@ -33,11 +34,13 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from accounts.models import User
 from conversations import selectors
 from conversations.models import Attachment, Message
+from messenger.ratelimit import rate_limit_hit_sync
 
 logger = logging.getLogger(__name__)
 
@@ -259,6 +262,13 @@ def attachment_upload(*, user: User, conversation_id: int, upload: UploadedFile)
         raise AttachmentError("forbidden", "You are not a member of this conversation.", status=404)
     if refusal == "blocked":
         raise AttachmentError("blocked", "You can't send files to this person.", status=403)
+    if rate_limit_hit_sync(
+        scope="attachment",
+        ident=str(user.pk),
+        limit=settings.ATTACHMENT_RATE_LIMIT,
+        window_seconds=settings.ATTACHMENT_RATE_WINDOW_SECONDS,
+    ):
+        raise AttachmentError("rate_limited", "Too many uploads; wait a moment.", status=429)
     size = upload.size or 0
     if size > settings.ATTACHMENT_MAX_BYTES:
         raise AttachmentError(
@@ -394,3 +404,22 @@ def attachment_serialize(attachment: Attachment) -> dict[str, Any]:
         if attachment.thumbnail
         else None,
     }
+
+
+def attachments_unsent_purge(*, older_than: timedelta) -> int:
+    """Delete uploads never sent with a message, and their files; return how many.
+
+    An upload is meant to be sent within minutes; one still unsent after
+    ``older_than`` was abandoned (the tab closed, the chip removed).
+    """
+    cutoff = timezone.now() - older_than
+    stale = list(Attachment.objects.filter(message__isnull=True, created_at__lt=cutoff))
+    for attachment in stale:
+        for field in (attachment.file, attachment.thumbnail):
+            if field:
+                try:
+                    field.storage.delete(field.name)
+                except Exception:
+                    logger.exception("could not delete %s", field.name)
+    Attachment.objects.filter(pk__in=[a.pk for a in stale], message__isnull=True).delete()
+    return len(stale)

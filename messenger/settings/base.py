@@ -195,6 +195,11 @@ ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 25 * 1024 * 1024)
 ATTACHMENT_MAX_PIXELS = env_int("ATTACHMENT_MAX_PIXELS", 50_000_000)
 ATTACHMENT_THUMBNAIL_SIZE = 480
 ATTACHMENTS_PER_MESSAGE = 10
+ATTACHMENT_RATE_LIMIT = env_int("ATTACHMENT_RATE_LIMIT", 60)
+ATTACHMENT_RATE_WINDOW_SECONDS = env_int("ATTACHMENT_RATE_WINDOW_SECONDS", 60)
+# Uploads never sent with a message are deleted after this many hours
+# (manage.py purge_unsent_attachments, run it from cron).
+ATTACHMENT_UNSENT_HOURS = env_int("ATTACHMENT_UNSENT_HOURS", 24)
 # Files go through Django's storage API: the file system (MEDIA_ROOT) by
 # default, any S3-compatible store when S3_BUCKET is set (needs
 # requirements-s3.txt: django-storages with boto3).  Files are never served

@@ -507,3 +507,39 @@ def test_s3_storage_is_configured_from_the_environment_only_when_asked() -> None
     assert configured["OPTIONS"]["endpoint_url"] == "http://minio:9000"
     assert configured["OPTIONS"]["default_acl"] == "private"
     assert configured["OPTIONS"]["querystring_auth"] is True
+
+
+@pytest.mark.django_db
+def test_abandoned_uploads_are_purged_with_their_files(chat, alice, media) -> None:
+    from datetime import timedelta
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    old = upload(logged_in(alice), chat.pk, "old.png", png_bytes(), "image/png").json()["token"]
+    sent = upload(logged_in(alice), chat.pk, "sent.txt", b"sent").json()["token"]
+    fresh = upload(logged_in(alice), chat.pk, "fresh.txt", b"fresh").json()["token"]
+    stored_message(chat, alice, tokens=[uuid.UUID(sent)])
+    Attachment.objects.filter(token__in=[old, sent]).update(
+        created_at=timezone.now() - timedelta(hours=25)
+    )
+    assert len(stored_files(media)) == 4  # three files and one thumbnail
+
+    call_command("purge_unsent_attachments")
+
+    assert set(Attachment.objects.values_list("token", flat=True)) == {
+        uuid.UUID(sent),
+        uuid.UUID(fresh),
+    }
+    assert len(stored_files(media)) == 2
+
+
+@pytest.mark.django_db
+def test_uploads_are_rate_limited(chat, alice, settings) -> None:
+    settings.ATTACHMENT_RATE_LIMIT = 2
+    client = logged_in(alice)
+
+    statuses = [upload(client, chat.pk, f"{i}.txt", b"x").status_code for i in range(3)]
+
+    assert statuses == [201, 201, 429]
+    assert Attachment.objects.count() == 2
