@@ -60,7 +60,8 @@ def _title_clean(title: str) -> str:
     return title
 
 
-def _admin_membership(*, user: User, conversation_id: int) -> Membership:
+def _group_membership(*, user: User, conversation_id: int) -> Membership:
+    """Lock and return the user's membership of a group, or refuse."""
     membership = (
         Membership.objects.select_for_update()
         .select_related("conversation")
@@ -71,6 +72,11 @@ def _admin_membership(*, user: User, conversation_id: int) -> Membership:
     )
     if membership is None:
         raise ConversationError("forbidden", "You are not a member of this group.")
+    return membership
+
+
+def _admin_membership(*, user: User, conversation_id: int) -> Membership:
+    membership = _group_membership(user=user, conversation_id=conversation_id)
     if membership.role != Membership.Role.ADMIN:
         raise ConversationError("not_admin", "Only the group's admins can do that.")
     return membership
@@ -149,16 +155,7 @@ def group_member_remove(*, user: User, conversation_id: int, person: User) -> No
 @transaction.atomic
 def group_leave(*, user: User, conversation_id: int) -> None:
     """Leave a group; if the last admin leaves, the longest-standing member becomes admin."""
-    membership = (
-        Membership.objects.select_for_update()
-        .select_related("conversation")
-        .filter(
-            user=user, conversation_id=conversation_id, conversation__kind=Conversation.Kind.GROUP
-        )
-        .first()
-    )
-    if membership is None:
-        raise ConversationError("forbidden", "You are not a member of this group.")
+    membership = _group_membership(user=user, conversation_id=conversation_id)
     conversation = membership.conversation
     membership.delete()
     remaining = Membership.objects.filter(conversation=conversation).order_by("joined_at", "pk")
