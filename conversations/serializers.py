@@ -21,7 +21,7 @@ def message_serialize(message: Message, *, mentionable: set[str] | None = None) 
     """
     deleted = message.deleted_at is not None
     reactions: dict[str, list[int]] = defaultdict(list)
-    for reaction in message.reactions.all():
+    for reaction in _prefetched(message, "reaction_list", "reactions"):
         reactions[reaction.emoji].append(reaction.user_id)
     reply = message.reply_to
     return {
@@ -58,5 +58,14 @@ def message_serialize(message: Message, *, mentionable: set[str] | None = None) 
         ],
         "attachments": []
         if deleted
-        else [attachment_serialize(a) for a in sorted(message.attachments.all(), key=_pk)],
+        else [
+            attachment_serialize(a)
+            for a in sorted(_prefetched(message, "attachment_list", "attachments"), key=_pk)
+        ],
     }
+
+
+def _prefetched(message: Message, to_attr: str, relation: str) -> list[Any]:
+    """Return a relation's rows: the selectors' prefetched list, else a query."""
+    rows = getattr(message, to_attr, None)
+    return list(getattr(message, relation).all()) if rows is None else rows
