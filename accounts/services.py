@@ -17,7 +17,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from accounts.models import User
 from contacts.models import Contact
 from messenger.kafka.events import Envelope, UserLoggedOut, UserOffline, UserOnline
-from messenger.realtime import group_send_many, user_group
+from messenger.realtime import frames_push, user_group
 
 logger = logging.getLogger(__name__)
 
@@ -117,10 +117,7 @@ def user_deactivate(*, user: User) -> User:
 
 
 def _sockets_close(user_id: int) -> None:
-    try:
-        group_send_many([(user_group(user_id), {"type": "session.close"})])
-    except Exception:
-        logger.exception("could not close the sockets of user %s", user_id)
+    frames_push([(user_group(user_id), {"type": "session.close"})])
 
 
 @transaction.atomic
@@ -155,11 +152,4 @@ def activity_apply(*, envelopes: Sequence[Envelope]) -> None:
         elif isinstance(payload, UserLoggedOut) and payload.session_hash:
             sends.append((f"session.{payload.session_hash}", {"type": "session.close"}))
     if sends:
-        transaction.on_commit(lambda: _frames_send(sends))
-
-
-def _frames_send(sends: list[tuple[str, dict[str, Any]]]) -> None:
-    try:
-        group_send_many(sends)
-    except Exception:
-        logger.exception("pushing %d activity frames failed", len(sends))
+        transaction.on_commit(lambda: frames_push(sends))

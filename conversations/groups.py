@@ -14,10 +14,10 @@ from django.db import transaction
 from accounts.models import User
 from contacts.selectors import is_contact
 from conversations.models import Conversation, Membership
-from conversations.services import ConversationError, frames_push
+from conversations.services import ConversationError
 from messenger.kafka.events import ConversationChanged, Envelope, GroupMemberAdded
 from messenger.kafka.producer import publish_on_commit
-from messenger.realtime import user_group
+from messenger.realtime import frames_push, user_group
 
 GROUP_MAX_MEMBERS = 256
 

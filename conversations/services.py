@@ -37,7 +37,7 @@ from messenger.kafka.producer import PublishError, publish_async
 from messenger.logcontext import trace_logger
 from messenger.metrics import message_latency_observe
 from messenger.ratelimit import rate_limit_hit
-from messenger.realtime import group_send_many, user_group
+from messenger.realtime import frames_push, group_send_many, user_group
 from notifications.services import message_notifications_publish
 
 logger = logging.getLogger(__name__)
@@ -300,14 +300,6 @@ def read_receipts_apply(*, envelopes: Sequence[Envelope]) -> None:
         )
     if sends:
         transaction.on_commit(lambda: frames_push(sends))
-
-
-def frames_push(sends: list[tuple[str, dict[str, Any]]]) -> None:
-    """Push frames to channel-layer groups; log, never raise, on failure."""
-    try:
-        group_send_many(sends)
-    except Exception:
-        logger.exception("pushing %d frames failed", len(sends))
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,14 @@ thread instead, and the channel layer keeps its connection on it.
 
 import asyncio
 import hashlib
+import logging
 import threading
 from collections.abc import Sequence
 from typing import Any
 
 from channels.layers import get_channel_layer
+
+logger = logging.getLogger(__name__)
 
 
 def user_group(user_id: int) -> str:
@@ -60,3 +63,16 @@ async def _send_all(sends: Sequence[tuple[str, dict[str, Any]]]) -> None:
         raise RuntimeError("CHANNEL_LAYERS is not configured")
     for group, message in sends:
         await layer.group_send(group, message)
+
+
+def frames_push(sends: Sequence[tuple[str, dict[str, Any]]]) -> bool:
+    """Push frames best effort: log a failure, never raise; return whether it went.
+
+    Pushes are the fast path only; what matters is already in PostgreSQL.
+    """
+    try:
+        group_send_many(sends)
+    except Exception:
+        logger.exception("pushing %d frames through the channel layer failed", len(sends))
+        return False
+    return True
