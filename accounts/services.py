@@ -16,6 +16,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from accounts.models import User
 from contacts.models import Contact
+from messenger.errors import RuleError
 from messenger.kafka.events import Envelope, UserLoggedOut, UserOffline, UserOnline
 from messenger.realtime import frames_push, user_group
 
@@ -24,13 +25,8 @@ logger = logging.getLogger(__name__)
 AVATAR_FORMATS = {"JPEG", "PNG", "GIF", "WEBP"}
 
 
-class ProfileError(Exception):
+class ProfileError(RuleError):
     """A profile change the rules refuse; the message is shown to the person."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @transaction.atomic

@@ -13,18 +13,14 @@ from django.utils import timezone
 from accounts.models import User
 from contacts import selectors
 from contacts.models import Block, Contact, ContactRequest
+from messenger.errors import RuleError
 from messenger.kafka.events import ContactRequestAccepted, ContactRequestReceived, Envelope
 from messenger.kafka.producer import publish_on_commit
 from messenger.ratelimit import rate_limit_hit_sync
 
 
-class ContactError(Exception):
+class ContactError(RuleError):
     """A request the rules refuse; ``code`` names the rule, ``message`` explains it."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 # One answer for "does not exist", "deactivated" and "blocked you": nobody

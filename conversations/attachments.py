@@ -40,6 +40,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from accounts.models import User
 from conversations import selectors
 from conversations.models import Attachment, Message
+from messenger.errors import RuleError
 from messenger.ratelimit import rate_limit_hit_sync
 
 logger = logging.getLogger(__name__)
@@ -111,13 +112,11 @@ MAX_NAME_LENGTH = 255
 _UNSAFE_NAME_CHARS = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
 
 
-class AttachmentError(Exception):
+class AttachmentError(RuleError):
     """An upload or a use of one that the rules refuse; ``code`` is documented."""
 
     def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(code, message)
         self.status = status
 
 

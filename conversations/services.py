@@ -24,6 +24,7 @@ from conversations import selectors
 from conversations.attachments import AttachmentError, attachments_check, attachments_link
 from conversations.models import Conversation, Membership, Message, Reaction
 from conversations.serializers import message_serialize
+from messenger.errors import RuleError
 from messenger.kafka.events import (
     ConversationChanged,
     ConversationRead,
@@ -43,13 +44,8 @@ from notifications.services import message_notifications_publish
 logger = logging.getLogger(__name__)
 
 
-class ConversationError(Exception):
+class ConversationError(RuleError):
     """A request the rules refuse; ``code`` is the documented error code."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @transaction.atomic

@@ -33,6 +33,7 @@ from accounts.presence import online_user_ids
 from conversations.models import Conversation, Membership, Message
 from conversations.rendering import mentioned_usernames
 from conversations.selectors import conversation_display_name
+from messenger.errors import RuleError
 from messenger.kafka.events import (
     ContactRequestAccepted,
     ContactRequestReceived,
@@ -541,13 +542,8 @@ def preferences_save(
     return preferences
 
 
-class NotificationError(Exception):
+class NotificationError(RuleError):
     """A request the rules refuse; ``message`` says why."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 def conversation_mute_set(*, user: User, conversation_id: int, muted: bool) -> None:
