@@ -117,11 +117,29 @@ class ConsumerRunner:
         """Return whether a stop was requested."""
         return self._stopping.is_set()
 
+    def _await_partitions(self, consumer: KafkaConsumer, names: list[str]) -> None:
+        """Wait until this client's metadata knows every topic's partitions.
+
+        A member that joins before then can be handed an empty assignment
+        ("No partition metadata") and kafka-python does not always rejoin when
+        the partitions appear; the group would then idle with the topics
+        unconsumed.  Missing topics are logged and waited for, not skipped.
+        """
+        backoff = 0.1
+        while not self.stopping:
+            missing = [name for name in names if not consumer.partitions_for_topic(name)]
+            if not missing:
+                return
+            logger.warning("no partitions known yet for %s; waiting", ", ".join(missing))
+            self._stopping.wait(backoff)
+            backoff = min(backoff * 2, RETRY_BACKOFF_MAX_SECONDS)
+
     def run(self) -> None:
         """Run the poll loop until stopped."""
         consumer = KafkaConsumer(**consumer_config(self.group_id))
         self._consumer = consumer
         names = sorted(topic_name(t) for t in self.handlers)
+        self._await_partitions(consumer, names)
         consumer.subscribe(names)
         logger.info("consuming %s as group %s", ", ".join(names), self.group_id)
         lag_measured = 0.0
