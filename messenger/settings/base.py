@@ -26,6 +26,8 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "channels",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "allauth",
     "allauth.account",
     "messenger",
@@ -33,6 +35,7 @@ INSTALLED_APPS = [
     "contacts",
     "conversations",
     "notifications",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -150,10 +153,35 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 MEDIA_URL = "media/"
 
 REST_FRAMEWORK = {
+    # The API (api/): one error format, its OpenAPI schema, throttles.
+    "EXCEPTION_HANDLER": "api.exceptions.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.ApiAutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "api.throttling.PersonThrottle",
+        "api.throttling.AnonymousThrottle",
+    ],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+}
+
+# API throttles, counted in the shared cache: per person (anonymous callers
+# by address) and, tighter, per anonymous address.  "N/second|minute|hour|day".
+API_THROTTLE_USER_RATE = env_str("API_THROTTLE_USER_RATE", "600/minute")
+API_THROTTLE_ANON_RATE = env_str("API_THROTTLE_ANON_RATE", "60/minute")
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Messenger API",
+    "DESCRIPTION": "Everything a person can do in the browser. See docs/api.md.",
+    "VERSION": "1",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI's files come from drf-spectacular-sidecar, served by us.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Kafka: the messaging backbone.  Topic names carry a prefix so several
