@@ -6,5 +6,5 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        """Connect the login and logout signals."""
-        from accounts import signals  # noqa: F401
+        """Connect the login and logout signals; describe the token scheme to the schema."""
+        from accounts import schema, signals  # noqa: F401

@@ -1,10 +1,12 @@
 """The user model: Django's user plus the profile fields people see."""
 
 from django.contrib.auth.models import AbstractUser
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import OpClass
 from django.db import models
 from django.db.models.functions import Upper
 from django.urls import reverse
+from django.utils import timezone
 
 
 class User(AbstractUser):
@@ -54,3 +56,46 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.username
+
+
+class AccessToken(models.Model):
+    """A personal access token: lets an API client act as its owner.
+
+    Only a SHA-256 hash of the secret is stored; the plaintext is shown once,
+    when the token is created.  ``prefix`` (the start of the plaintext) lets
+    people tell their tokens apart without the secret.
+    """
+
+    class Scope(models.TextChoices):
+        READ = "read", "Read"
+        WRITE = "write", "Write"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="access_tokens")
+    name = models.CharField(max_length=100)
+    scopes = ArrayField(models.CharField(max_length=10, choices=Scope.choices))
+    prefix = models.CharField(max_length=16)
+    secret_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="accesstoken_user_created")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    def allows(self, scope: str) -> bool:
+        """Return whether the token carries this scope ("read" or "write")."""
+        return scope in self.scopes
+
+    @property
+    def status(self) -> str:
+        """Return "revoked", "expired" or "active"."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= timezone.now():
+            return "expired"
+        return "active"

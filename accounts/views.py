@@ -1,4 +1,6 @@
-"""Profile pages and avatars."""
+"""Profile pages, avatars and personal access tokens."""
+
+from datetime import timedelta
 
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
@@ -7,13 +9,23 @@ from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
 
-from accounts.forms import ProfileForm
+from accounts.forms import AccessTokenForm, ProfileForm
 from accounts.presence import online_user_ids
 from accounts.requests import AuthenticatedHttpRequest
-from accounts.selectors import user_get_active
-from accounts.services import ProfileError, avatar_remove, avatar_set, profile_update
+from accounts.selectors import tokens_of_user, user_get_active
+from accounts.services import (
+    CreatedToken,
+    ProfileError,
+    TokenError,
+    avatar_remove,
+    avatar_set,
+    profile_update,
+    token_create,
+    token_revoke,
+)
 from contacts import selectors as contact_selectors
 from contacts.models import ContactRequest
 
@@ -93,3 +105,43 @@ def avatar(request: AuthenticatedHttpRequest, username: str) -> HttpResponseBase
     response["Cache-Control"] = "private, max-age=86400"
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@login_required
+def tokens(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """List one's personal access tokens and create one, shown once."""
+    created: CreatedToken | None = None
+    form = AccessTokenForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        days = form.cleaned_data["expires_in_days"]
+        try:
+            created = token_create(
+                user=request.user,
+                name=form.cleaned_data["name"],
+                scopes=form.cleaned_data["scopes"],
+                expires_at=timezone.now() + timedelta(days=int(days)) if days else None,
+            )
+        except TokenError as exc:
+            form.add_error(None, exc.message)
+        else:
+            # Shown in this answer only (no redirect): it is never stored anywhere.
+            form = AccessTokenForm()
+    response = render(
+        request,
+        "accounts/tokens.html",
+        {"form": form, "tokens": tokens_of_user(user=request.user), "created": created},
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def token_revoke_view(request: AuthenticatedHttpRequest, token_id: int) -> HttpResponse:
+    """Revoke one of one's tokens."""
+    try:
+        token = token_revoke(user=request.user, token_id=token_id)
+    except TokenError:
+        raise Http404("No such token") from None
+    flash.success(request, f"The token “{token.name}” was revoked.")
+    return redirect("accounts:tokens")

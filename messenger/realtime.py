@@ -28,6 +28,11 @@ def session_group(session_key: str) -> str:
     return f"session.{hashlib.sha256(session_key.encode()).hexdigest()[:32]}"
 
 
+def token_group(token_id: int) -> str:
+    """Return the group of every socket opened with one personal access token."""
+    return f"token.{token_id}"
+
+
 def session_hash(session_key: str) -> str:
     """Return the hash that names a session's group."""
     return session_group(session_key).removeprefix("session.")

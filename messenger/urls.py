@@ -1,10 +1,15 @@
 """The URL root."""
 
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
 from messenger import views as ops_views
+
+# The admin's own login form has no rate limit: it sends people to allauth's
+# (rate-limited, docs/authentication.md) and lets in active staff only.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 urlpatterns = [
     path("healthz", ops_views.healthz, name="healthz"),
@@ -23,6 +28,8 @@ urlpatterns = [
         name="operations-data",
     ),
     path("admin/", admin.site.urls),
+    # Before the API app's include, which would answer these paths with 404.
+    path("api/v1/tokens/", include("accounts.api_urls")),
     path("accounts/", include("allauth.urls")),
     path("people/", include("accounts.urls")),
     path("contacts/", include("contacts.urls")),

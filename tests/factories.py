@@ -6,6 +6,7 @@ from typing import Any
 import factory
 
 from accounts.models import User
+from accounts.services import token_create
 from contacts.models import Contact
 from conversations.models import Conversation, Membership
 from messenger.kafka.events import Envelope, MessageSent
@@ -63,3 +64,8 @@ def message_sent_envelope(
             body=body,
         )
     )
+
+
+def access_token(user: User, *, scopes: tuple[str, ...] = ("read", "write"), **extra: Any) -> str:
+    """Create a personal access token for the user; return its plaintext."""
+    return token_create(user=user, name="test token", scopes=scopes, **extra).plaintext

@@ -161,11 +161,19 @@ REST_FRAMEWORK = {
         "api.throttling.AnonymousThrottle",
     ],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # The token class first: its "Bearer" challenge makes a request without
+    # credentials a 401 (docs/authentication.md).
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "accounts.authentication.TokenScopePermission",
+    ],
 }
+# Personal access tokens (accounts.AccessToken): usable ones a person may hold.
+ACCESS_TOKEN_MAX_PER_USER = env_int("ACCESS_TOKEN_MAX_PER_USER", 50)
 
 # API throttles, counted in the shared cache: per person (anonymous callers
 # by address) and, tighter, per anonymous address.  "N/second|minute|hour|day".
