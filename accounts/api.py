@@ -4,7 +4,7 @@ from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -13,7 +13,8 @@ from rest_framework.views import APIView
 
 from accounts.models import AccessToken
 from accounts.selectors import token_of_user, tokens_of_user
-from accounts.services import TokenError, token_create, token_revoke
+from accounts.services import token_create, token_revoke
+from api.pagination import Cursor
 
 
 class AccessTokenSerializer(serializers.ModelSerializer[AccessToken]):
@@ -80,6 +81,8 @@ class TokenListView(GenericAPIView[AccessToken]):
     """List one's tokens; create one (from a session only)."""
 
     serializer_class = AccessTokenSerializer
+    pagination_class = Cursor
+    cursor_ordering = ("-created_at", "-pk")
 
     def get_permissions(self) -> list[BasePermission]:
         permissions = super().get_permissions()
@@ -90,13 +93,16 @@ class TokenListView(GenericAPIView[AccessToken]):
     def get_queryset(self) -> Any:
         return tokens_of_user(user=self.request.user)
 
-    @extend_schema(operation_id="tokens_list", tags=["tokens"])
+    @extend_schema(
+        operation_id="tokens_list",
+        tags=["tokens"],
+        responses=AccessTokenSerializer(many=True),
+        description="One's tokens, newest first, revoked and expired ones too.",
+    )
     def get(self, request: Request) -> Response:
         queryset = self.get_queryset()
         page = self.paginate_queryset(queryset)
-        if page is not None:
-            return self.get_paginated_response(AccessTokenSerializer(page, many=True).data)
-        return Response(AccessTokenSerializer(queryset, many=True).data)
+        return self.get_paginated_response(AccessTokenSerializer(page, many=True).data)
 
     @extend_schema(
         operation_id="tokens_create",
@@ -109,15 +115,13 @@ class TokenListView(GenericAPIView[AccessToken]):
     def post(self, request: Request) -> Response:
         incoming = AccessTokenCreateSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
-        try:
-            created = token_create(
-                user=request.user,
-                name=incoming.validated_data["name"],
-                scopes=incoming.validated_data["scopes"],
-                expires_at=incoming.validated_data.get("expires_at"),
-            )
-        except TokenError as exc:
-            raise ValidationError({"detail": exc.message}, code=exc.code) from None
+        # A TokenError (too many tokens) is answered by the API's error handler.
+        created = token_create(
+            user=request.user,
+            name=incoming.validated_data["name"],
+            scopes=incoming.validated_data["scopes"],
+            expires_at=incoming.validated_data.get("expires_at"),
+        )
         data = {**AccessTokenSerializer(created.token).data, "token": created.plaintext}
         return _no_store(Response(data, status=status.HTTP_201_CREATED))
 
@@ -142,8 +146,5 @@ class TokenDetailView(GenericAPIView[AccessToken]):
         "opened with it close. It stays listed, as revoked.",
     )
     def delete(self, request: Request, token_id: int) -> Response:
-        try:
-            token_revoke(user=request.user, token_id=token_id)
-        except TokenError as exc:
-            raise NotFound(exc.message) from None
+        token_revoke(user=request.user, token_id=token_id)  # not_found: a 404
         return Response(status=status.HTTP_204_NO_CONTENT)
