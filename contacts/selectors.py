@@ -54,21 +54,26 @@ def blocked_users(*, user: User) -> QuerySet[User]:
     return User.objects.filter(blocks_received__blocker=user).order_by("username")
 
 
-def user_search(*, viewer: User, query: str, page: int = 1, per_page: int = 20) -> Page[User]:
-    """Find active people by username or display name prefix, case-insensitively.
+def people_search(*, viewer: User, query: str) -> QuerySet[User]:
+    """Return active people whose username or display name starts with the query
+    (case-insensitively), by username; none for an empty query.
 
     People who blocked the viewer are left out: to them the viewer does not exist.
     """
     query = query.strip().lstrip("@")
-    people = User.objects.none()
-    if query:
-        people = (
-            User.objects.filter(
-                Q(username__istartswith=query) | Q(display_name__istartswith=query),
-                is_active=True,
-            )
-            .exclude(pk=viewer.pk)
-            .exclude(Exists(Block.objects.filter(blocker=OuterRef("pk"), blocked=viewer)))
-            .order_by("username")
+    if not query:
+        return User.objects.none()
+    return (
+        User.objects.filter(
+            Q(username__istartswith=query) | Q(display_name__istartswith=query),
+            is_active=True,
         )
-    return Paginator(people, per_page).get_page(page)
+        .exclude(pk=viewer.pk)
+        .exclude(Exists(Block.objects.filter(blocker=OuterRef("pk"), blocked=viewer)))
+        .order_by("username")
+    )
+
+
+def user_search(*, viewer: User, query: str, page: int = 1, per_page: int = 20) -> Page[User]:
+    """Return one page of :func:`people_search`."""
+    return Paginator(people_search(viewer=viewer, query=query), per_page).get_page(page)

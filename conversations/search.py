@@ -6,6 +6,10 @@ query goes through ``websearch_to_tsquery`` (words, ``"quoted phrases"``,
 ``or``, ``-not``; it never raises a syntax error, whatever is typed), and
 ``ts_headline`` cuts the snippets.  Results are newest first, as people look
 for a message they remember.
+
+The newest messages are searched first (:data:`RECENT_WINDOWS`), the whole
+history only when they hold too few matches: a query's cost then depends on
+how common its words are, not on how many messages there are in all.
 """
 
 import re
@@ -14,7 +18,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.postgres.search import SearchHeadline, SearchQuery
 from django.db import connection, transaction
-from django.db.models import QuerySet, Value
+from django.db.models import Max, QuerySet, Value
 from django.db.models.functions import Replace
 from django.urls import reverse
 from django.utils.html import escape
@@ -29,6 +33,10 @@ START_SEL = "\ue000"
 STOP_SEL = "\ue001"
 _MARKED = re.compile(f"{START_SEL}([^{START_SEL}{STOP_SEL}]*){STOP_SEL}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# How many message ids (newest first) each pass looks at before the whole
+# history.  A word common enough to be found in the first window is found
+# there whatever the history's size; rarer words have few matches anywhere.
+RECENT_WINDOWS = (100_000, 1_000_000)
 
 
 class SearchError(Exception):
@@ -67,9 +75,14 @@ def messages_search_queryset(
     query: str,
     conversation_id: int | None = None,
     sender_id: int | None = None,
+    before_id: int | None = None,
+    after_id: int | None = None,
     limit: int = 20,
 ) -> QuerySet[Message]:
-    """Return the query of :func:`messages_search` (for EXPLAIN and tests)."""
+    """Return one pass of :func:`messages_search` (for EXPLAIN and tests).
+
+    ``after_id`` narrows the pass to messages with a greater id.
+    """
     search = SearchQuery(query, search_type="websearch", config="simple")
     memberships = Membership.objects.filter(user=user)
     if conversation_id is not None:
@@ -87,6 +100,11 @@ def messages_search_queryset(
     )
     if sender_id is not None:
         messages = messages.filter(sender_id=sender_id)
+    if before_id is not None:
+        # The next page of newest-first results: keyset on the primary key.
+        messages = messages.filter(pk__lt=before_id)
+    if after_id is not None:
+        messages = messages.filter(pk__gt=after_id)
     return (
         messages.annotate(
             # Computed for the returned rows only (after the LIMIT).
@@ -102,7 +120,9 @@ def messages_search_queryset(
             )
         )
         .defer("search_vector")
-        .select_related("sender")
+        # The senders of the page only: a join reads the whole user table
+        # for a word with thousands of matches.
+        .prefetch_related("sender")
         .order_by("-id")[:limit]
     )
 
@@ -120,31 +140,41 @@ def messages_search(
     query: str,
     conversation_id: int | None = None,
     sender_id: int | None = None,
+    before_id: int | None = None,
     limit: int = 20,
 ) -> list[SearchHit]:
     """Return the newest messages matching the query in the user's conversations.
 
     Only conversations the user is a member of are searched (now: leaving a
     conversation ends its search results too); deleted messages and system
-    messages are not found.  ``conversation_id`` and ``sender_id`` narrow it.
+    messages are not found.  ``conversation_id`` and ``sender_id`` narrow it;
+    ``before_id`` (the last id of a page) continues it.
     """
     cleaned = search_query_clean(query)
     if not cleaned:
         return []
-    queryset = messages_search_queryset(
-        user=user,
-        query=cleaned,
-        conversation_id=conversation_id,
-        sender_id=sender_id,
-        limit=limit,
-    )
+    top = before_id or (Message.objects.aggregate(newest=Max("id"))["newest"] or 0) + 1
     with transaction.atomic(), connection.cursor() as cursor:
         # History pages are in memory or on SSD: with the default (4, for
         # spinning disks) the planner walks a long conversation newest-first
         # for a word in a few thousand messages instead of fetching just
         # those from the GIN index (measured: 1.5 s against 0.5 s under load).
         cursor.execute("SET LOCAL random_page_cost = 1.1")
-        found = list(queryset)
+        for window in (*RECENT_WINDOWS, None):
+            whole = window is None or window >= top
+            found = list(
+                messages_search_queryset(
+                    user=user,
+                    query=cleaned,
+                    conversation_id=conversation_id,
+                    sender_id=sender_id,
+                    before_id=before_id,
+                    after_id=None if whole else top - window,  # type: ignore[operator]
+                    limit=limit,
+                )
+            )
+            if whole or len(found) >= limit:
+                break
     return [
         SearchHit(
             message=message,

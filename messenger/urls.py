@@ -30,6 +30,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Before the API app's include, which would answer these paths with 404.
     path("api/v1/tokens/", include("accounts.api_urls")),
+    path("api/", include("api.urls")),
     path("accounts/", include("allauth.urls")),
     path("people/", include("accounts.urls")),
     path("contacts/", include("contacts.urls")),

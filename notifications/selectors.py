@@ -15,13 +15,23 @@ def unread_count(*, user_id: int) -> int:
     return Notification.objects.filter(recipient_id=user_id, read_at__isnull=True).count()
 
 
-def notification_list(*, user: User, limit: int = 100) -> list[Notification]:
-    """Return the user's newest notifications, newest first."""
-    return list(
+def notifications_of(*, user: User) -> QuerySet[Notification]:
+    """Return the user's notifications, newest first."""
+    return (
         Notification.objects.filter(recipient=user)
         .select_related("actor")
-        .order_by("-created_at", "-pk")[:limit]
+        .order_by("-created_at", "-pk")
     )
+
+
+def notification_list(*, user: User, limit: int = 100) -> list[Notification]:
+    """Return the user's newest notifications, newest first."""
+    return list(notifications_of(user=user)[:limit])
+
+
+def notification_get(*, user: User, notification_id: int) -> Notification | None:
+    """Return one of the user's notifications, if it is theirs."""
+    return notifications_of(user=user).filter(pk=notification_id).first()
 
 
 def preferences_get(*, user_id: int) -> Preferences:
