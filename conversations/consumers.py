@@ -6,6 +6,7 @@ The protocol is documented in docs/websocket-protocol.md.
 import asyncio
 import json
 import logging
+import re
 import time
 import uuid
 from typing import Any, TypeGuard
@@ -28,7 +29,7 @@ from conversations.services import (
 from messenger.kafka.events import Envelope, UserOffline, UserOnline
 from messenger.kafka.producer import PublishError, publish_async
 from messenger.metrics import websocket_closed, websocket_opened
-from messenger.realtime import session_group, user_group
+from messenger.realtime import session_group, token_group, user_group
 from notifications.services import focus_report
 from notifications.viewing import viewing_leave
 
@@ -40,6 +41,10 @@ CLOSE_UNAUTHENTICATED = 4401
 # Sent when the server ends a session: the account was deactivated.
 CLOSE_SESSION_ENDED = 4403
 SYNC_PAGE_SIZE = 200
+# Frames that change something: a token socket needs the "write" scope for them.
+WRITE_FRAMES = {"message.send", "message.edit", "message.delete", "reaction", "read", "typing"}
+# A conversation id as a sync key: at most 19 digits, so it fits in a bigint.
+_DIGITS = re.compile(r"[0-9]{1,19}")
 
 
 class FrameError(Exception):
@@ -57,6 +62,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     group: str | None = None
     session_group: str | None = None
+    token_group: str | None = None
     last_typing: float = 0.0
 
     async def connect(self) -> None:
@@ -72,6 +78,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
             # Logging out of this session closes this socket.
             self.session_group = session_group(session.session_key)
             await self.channel_layer.group_add(self.session_group, self.channel_name)
+        token = self.scope.get("token")
+        if token is not None:
+            # Revoking the token closes this socket.
+            self.token_group = token_group(token.pk)
+            await self.channel_layer.group_add(self.token_group, self.channel_name)
         # Counted online before the client hears it is connected.
         came_online = await presence_touch(user_id=user.pk, channel_name=self.channel_name)
         await self.accept()
@@ -88,6 +99,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await viewing_leave(user_id=self.scope["user"].pk, channel_name=self.channel_name)
             if self.session_group is not None:
                 await self.channel_layer.group_discard(self.session_group, self.channel_name)
+            if self.token_group is not None:
+                await self.channel_layer.group_discard(self.token_group, self.channel_name)
             await presence_leave(user_id=user_id, channel_name=self.channel_name)
             # Outlives this consumer: offline only if no socket came back.
             task = asyncio.get_running_loop().create_task(_offline_after_grace(user_id))
@@ -102,6 +115,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             handler = self._handlers().get(frame["type"])
             if handler is None:
                 raise FrameError("unknown_type", f"Unknown frame type {frame['type']!r}.")
+            self._check_scope(frame)
             await handler(frame)
         except FrameError as exc:
             await self._send_error(exc.code, exc.message, exc.client_id)
@@ -125,16 +139,36 @@ class ChatConsumer(AsyncWebsocketConsumer):
             "focus": self._focus,
         }
 
+    def _check_scope(self, frame: dict[str, Any]) -> None:
+        """Refuse a changing frame on a socket whose token lacks the "write" scope."""
+        token = self.scope.get("token")
+        if frame["type"] in WRITE_FRAMES and token is not None and not token.allows("write"):
+            client_id = frame.get("client_id")
+            raise FrameError(
+                "token_scope",
+                "This token lacks the 'write' scope: it can only receive.",
+                client_id if isinstance(client_id, str) else None,
+            )
+
     @staticmethod
     def _parse(text_data: str | None, bytes_data: bytes | None) -> dict[str, Any]:
         if text_data is None:
             raise FrameError("bad_json", "Frames must be JSON text.")
         try:
             frame = json.loads(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):
+            # RecursionError: nested deeper than the parser goes (a 64 KB
+            # frame of "[" is 65,536 levels).
             raise FrameError("bad_json", "The frame is not valid JSON.") from None
         if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
             raise FrameError("bad_frame", "A frame is a JSON object with a string 'type'.")
+        if not _storable(frame):
+            client_id = frame.get("client_id")
+            raise FrameError(
+                "bad_frame",
+                "Text may not contain NUL characters or unpaired surrogates.",
+                client_id if isinstance(client_id, str) and _storable(client_id) else None,
+            )
         return frame
 
     async def _message_send(self, frame: dict[str, Any]) -> None:
@@ -307,7 +341,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self._send_json({"type": "notification", "notification": event["notification"]})
 
     async def session_close(self, event: dict[str, Any]) -> None:
-        """Close the socket: the account was deactivated or logged out."""
+        """Close the socket: the account was deactivated, logged out or its token revoked."""
         await self.close(code=CLOSE_SESSION_ENDED)
 
     async def _send_error(self, code: str, message: str, client_id: str | None) -> None:
@@ -351,6 +385,31 @@ def _attachment_tokens(raw: object, echo_id: str | None) -> list[uuid.UUID]:
         raise FrameError("bad_frame", "Each attachment is a token (a UUID).", echo_id) from None
 
 
+def _storable(frame: Any) -> bool:
+    """Return whether every string in a parsed frame can be stored and published.
+
+    JSON escapes can carry NUL (PostgreSQL text refuses it) and unpaired
+    surrogates (not UTF-8, so Kafka's JSON refuses them); refused here, such
+    text would fail after the sender was told it was accepted.
+    """
+    pending: list[Any] = [frame]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+        elif isinstance(value, str):
+            if "\x00" in value:
+                return False
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+    return True
+
+
 def _is_id(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
 
@@ -360,7 +419,8 @@ def _sync_entries(wanted: Any) -> list[tuple[int, int]]:
         raise FrameError("bad_frame", "'conversations' must map up to 500 ids to sequences.")
     entries = []
     for key, after in wanted.items():
-        conversation_id = int(key) if isinstance(key, str) and key.isdigit() else 0
+        # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
+        conversation_id = int(key) if isinstance(key, str) and _DIGITS.fullmatch(key) else 0
         if not _is_id(conversation_id) or not (after == 0 or _is_id(after)):
             raise FrameError("bad_frame", "Each entry maps a conversation id to a sequence.")
         entries.append((conversation_id, after))
