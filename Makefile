@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test setup services services-down browser lint format bench bench-history seed scale-out scale-out-down
+.PHONY: run test setup services services-down browser lint format bench bench-history bench-load seed scale-out scale-out-down
 
 run: $(VENV)/.runtime setup  ## Start services, migrate, and run web + consumers (Ctrl-C stops all)
 	@scripts/run.sh
@@ -49,6 +49,9 @@ bench: $(VENV)/.dev services  ## Measure send→ack→receive latency through da
 
 bench-history: $(VENV)/.dev services  ## Seed 1M- and 10M-message databases; time history pages and search
 	$(BIN)/python benchmarks/history_and_search.py $(BENCH_ARGS)
+
+bench-load: $(VENV)/.dev services  ## Many WebSocket clients at fixed rates vs a broadcast baseline (docs/load-benchmark.md)
+	$(BIN)/python bench/load.py $(BENCH_ARGS)
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)

@@ -77,7 +77,8 @@ class Generator:
         self.index = index
         self.url = url
         self.origin = origin
-        self.sockets: list[Socket] = []
+        # Positional (the coordinator addresses sockets by index); None: never opened.
+        self.sockets: list[Socket | None] = []
         self.run: Run | None = None
         self.pongs = 0
         self.frames_in = 0
@@ -110,31 +111,35 @@ class Generator:
         async def open_one(client: dict[str, Any]) -> Socket | None:
             async with limit:
                 headers = {"Cookie": f"sessionid={client['session']}"} if client["session"] else {}
-                try:
-                    ws = await websockets.connect(
-                        self.url + client.get("query", ""),
-                        origin=self.origin,  # type: ignore[arg-type]
-                        additional_headers=headers,
-                        ping_interval=None,
-                        compression=None,
-                        max_queue=None,
-                        open_timeout=60,
-                    )
-                except Exception as exc:
-                    failures[type(exc).__name__] += 1
+                for attempt in range(5):
+                    try:
+                        ws = await websockets.connect(
+                            self.url + client.get("query", ""),
+                            origin=self.origin,  # type: ignore[arg-type]
+                            additional_headers=headers,
+                            ping_interval=None,
+                            compression=None,
+                            max_queue=None,
+                            open_timeout=60,
+                        )
+                        break
+                    except Exception as exc:
+                        # A browser retries too; the failure is counted either way.
+                        failures[type(exc).__name__] += 1
+                        await asyncio.sleep(1 + attempt)
+                else:
                     return None
                 socket = Socket(user_id=client["user_id"], ws=ws, focus=client.get("focus"))
                 if socket.focus is not None:
                     await self._send(socket, {"type": "focus", "conversation": socket.focus})
                 return socket
 
-        opened = await asyncio.gather(*(open_one(c) for c in clients))
-        self.sockets = [s for s in opened if s is not None]
-        self.readers = [asyncio.create_task(self._read(s)) for s in self.sockets]
+        self.sockets = list(await asyncio.gather(*(open_one(c) for c in clients)))
+        self.readers = [asyncio.create_task(self._read(s)) for s in self.sockets if s]
         if keepalive > 0:
             self.keepalive = asyncio.create_task(self._keepalive(keepalive))
         return {
-            "opened": len(self.sockets),
+            "opened": sum(1 for s in self.sockets if s),
             "failed": dict(failures),
             "seconds": time.monotonic() - started,
         }
@@ -161,7 +166,8 @@ class Generator:
             measure_from_ns=int((start + warmup) * 1e9),
         )
         for socket in self.sockets:
-            socket.seen.clear()
+            if socket is not None:
+                socket.seen.clear()
         total = int(duration * rate)
         interval = 1.0 / rate if rate else 0.0
         for i in range(total):
@@ -174,6 +180,9 @@ class Generator:
                 await asyncio.sleep(0)
             local, conversation, expected = sends[i % len(sends)]
             socket = self.sockets[local]
+            if socket is None:
+                run.errors["not_connected"] += 1
+                continue
             key = (phase << 56) | (self.index << KEY_BITS) | i
             client_id = uuid.UUID(int=(int(intended * 1e9) << 64) | key)
             run.expected[key] = expected
@@ -212,7 +221,7 @@ class Generator:
         pongs, frames = self.pongs, self.frames_in
         await asyncio.sleep(seconds)
         return {
-            "open": sum(1 for s in self.sockets if s.ws.state.name == "OPEN"),
+            "open": sum(1 for s in self.sockets if s and s.ws.state.name == "OPEN"),
             "pongs": self.pongs - pongs,
             "frames": self.frames_in - frames,
         }
@@ -227,7 +236,7 @@ class Generator:
         """Close every socket."""
         if self.keepalive is not None:
             self.keepalive.cancel()
-        await asyncio.gather(*(s.ws.close() for s in self.sockets), return_exceptions=True)
+        await asyncio.gather(*(s.ws.close() for s in self.sockets if s), return_exceptions=True)
         for reader in self.readers:
             reader.cancel()
 
@@ -238,6 +247,8 @@ class Generator:
         gap = every / max(1, len(self.sockets))
         while True:
             for socket in list(self.sockets):
+                if socket is None:
+                    continue
                 await self._send(socket, {"type": "ping"})
                 if socket.focus is not None:
                     await self._send(socket, {"type": "focus", "conversation": socket.focus})
