@@ -235,3 +235,24 @@ def test_the_search_vector_keeps_detailed_statistics() -> None:
             " WHERE attrelid = 'conversations_message'::regclass AND attname = 'search_vector'"
         )
         assert cursor.fetchone()[0] == 10000
+
+
+def test_the_newest_messages_are_searched_first_and_the_rest_only_when_needed(
+    chat, alice, monkeypatch
+) -> None:
+    monkeypatch.setattr("conversations.search.RECENT_WINDOWS", (5, 20))
+    say(chat, alice, *[f"old kiwi {n}" for n in range(4)])
+    say(chat, alice, *[f"filler {n}" for n in range(30)])
+    say(chat, alice, *[f"new kiwi {n}" for n in range(3)])
+
+    with CaptureQueriesContext(connection) as three_passes:
+        found = bodies(messages_search(user=alice, query="kiwi", limit=5))
+    with CaptureQueriesContext(connection) as one_pass:
+        recent = bodies(messages_search(user=alice, query="kiwi", limit=3))
+
+    assert found == ["new kiwi 2", "new kiwi 1", "new kiwi 0", "old kiwi 3", "old kiwi 2"]
+    assert recent == ["new kiwi 2", "new kiwi 1", "new kiwi 0"]
+    passes = [q for q in three_passes.captured_queries if "websearch_to_tsquery" in q["sql"]]
+    assert len(passes) == 3
+    passes = [q for q in one_pass.captured_queries if "websearch_to_tsquery" in q["sql"]]
+    assert len(passes) == 1

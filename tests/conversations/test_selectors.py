@@ -1,8 +1,13 @@
 """Conversation reads: membership and history pages."""
 
+import uuid
+
 import pytest
+from django.utils import timezone
 
 from conversations import selectors
+from conversations.models import Attachment, Message, Reaction
+from conversations.serializers import message_serialize
 from conversations.services import messages_store
 from tests.factories import DirectConversationFactory, UserFactory, message_sent_envelope
 
@@ -41,3 +46,68 @@ def test_a_direct_conversation_is_named_after_the_other_person() -> None:
     conversation = DirectConversationFactory(members=[alice, bob])
     assert selectors.conversation_display_name(conversation=conversation, viewer=alice) == "Bob"
     assert selectors.conversation_display_name(conversation=conversation, viewer=bob) == "Alice"
+
+
+def test_a_history_page_carries_senders_quotes_reactions_and_attachments() -> None:
+    alice, bob = UserFactory(display_name="Alice"), UserFactory(display_name="Bob")
+    conversation = DirectConversationFactory(members=[alice, bob])
+    first, second, third = messages_store(
+        envelopes=[
+            message_sent_envelope(conversation=conversation, sender=alice, body="question?"),
+            message_sent_envelope(conversation=conversation, sender=bob, body="answer"),
+            message_sent_envelope(conversation=conversation, sender=bob, body="a file"),
+        ]
+    )
+    Message.objects.filter(pk=second.pk).update(reply_to=first)
+    Message.objects.filter(pk=first.pk).update(deleted_at=timezone.now())
+    Reaction.objects.create(message=second, user=alice, emoji="👍")
+    Reaction.objects.create(message=second, user=bob, emoji="👍")
+    token = uuid.uuid4()
+    Attachment.objects.create(
+        token=token,
+        conversation=conversation,
+        uploader=bob,
+        message=third,
+        file="attachments/cat.png",
+        content_type="image/png",
+        size=3,
+        original_name="cat.png",
+        width=2,
+        height=1,
+    )
+
+    page = selectors.messages_latest(conversation_id=conversation.pk, limit=10)
+
+    assert [m.sequence for m in page] == [1, 2, 3]
+    assert [m.sender.name for m in page] == ["Alice", "Bob", "Bob"]
+    assert page[0].deleted_at is not None
+    assert page[1].reply_to.pk == first.pk
+    assert page[1].reply_to.sender.name == "Alice"
+    assert page[1].reply_to.deleted_at is not None
+    assert page[0].reply_to is None
+    wire = message_serialize(page[1])
+    assert wire["reactions"] == [{"emoji": "👍", "count": 2, "user_ids": [alice.pk, bob.pk]}]
+    (attachment,) = message_serialize(page[2])["attachments"]
+    assert attachment["token"] == str(token)
+    assert attachment["name"] == "cat.png"
+    assert (attachment["width"], attachment["height"]) == (2, 1)
+    # The same wire shape as a message read through the ORM.
+    for message in page:
+        assert message_serialize(message) == message_serialize(Message.objects.get(pk=message.pk))
+
+
+def test_messages_by_ids_reads_exactly_the_asked_messages() -> None:
+    conversation = DirectConversationFactory()
+    sender = conversation.members.first()
+    stored = messages_store(
+        envelopes=[
+            message_sent_envelope(conversation=conversation, sender=sender, body=str(n))
+            for n in range(5)
+        ]
+    )
+    wanted = [stored[3].pk, stored[1].pk]
+
+    found = selectors.messages_by_ids(message_ids=wanted)
+
+    assert sorted(found) == sorted(wanted)
+    assert found[stored[3].pk].body == "3"
