@@ -3,7 +3,6 @@
 import uuid
 
 import psycopg
-
 from django.db import connection
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 
