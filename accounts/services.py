@@ -8,7 +8,6 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from io import BytesIO
 from typing import Any
 
 from django.conf import settings
@@ -18,11 +17,11 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from accounts.models import AccessToken, User
 from contacts.models import Contact
 from messenger.errors import RuleError
+from messenger.images import ImageRefused, picture_load, picture_thumbnail
 from messenger.kafka.events import Envelope, UserLoggedOut, UserOffline, UserOnline
 from messenger.realtime import frames_push, token_group, user_group
 
@@ -54,32 +53,14 @@ def _avatar_thumbnail(upload: UploadedFile) -> bytes:
         limit = settings.AVATAR_MAX_BYTES // (1024 * 1024)
         raise ProfileError("too_large", f"An avatar may be at most {limit} MB.")
     try:
-        # open() reads only the header: format and size are known before
-        # any pixel is decompressed.
-        with Image.open(upload) as image:
-            if image.format not in AVATAR_FORMATS:
-                raise ProfileError("bad_type", "Use a JPEG, PNG, GIF or WebP image.")
-            width, height = image.size
-            if width * height > settings.AVATAR_MAX_PIXELS:
-                raise ProfileError("too_many_pixels", "That image has too many pixels.")
-            image.load()
-            picture = ImageOps.exif_transpose(image)
-            mode = "RGBA" if "A" in picture.getbands() or "transparency" in image.info else "RGB"
-            square = ImageOps.fit(
-                picture.convert(mode),
-                (settings.AVATAR_SIZE, settings.AVATAR_SIZE),
-                Image.Resampling.LANCZOS,
-            )
-    except ProfileError:
-        raise
-    except Image.DecompressionBombError:
-        # Pillow's own, higher limit, also checked from the header.
-        raise ProfileError("too_many_pixels", "That image has too many pixels.") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise ProfileError("bad_image", "That file is not an image we can read.") from None
-    out = BytesIO()
-    square.save(out, format="WEBP", quality=85)
-    return out.getvalue()
+        picture = picture_load(
+            upload, formats=AVATAR_FORMATS, max_pixels=settings.AVATAR_MAX_PIXELS
+        )
+    except ImageRefused as refused:
+        message = "Use a JPEG, PNG, GIF or WebP image." if refused.code == "bad_type" else None
+        raise ProfileError(refused.code, message or refused.message) from None
+    box = (settings.AVATAR_SIZE, settings.AVATAR_SIZE)
+    return picture_thumbnail(picture, box=box, square=True)
 
 
 @transaction.atomic

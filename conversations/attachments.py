@@ -25,7 +25,6 @@ import unicodedata
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
-from io import BytesIO
 from typing import Any
 
 import filetype
@@ -35,12 +34,17 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from accounts.models import User
 from conversations import selectors
 from conversations.models import Attachment, Message
 from messenger.errors import RuleError
+from messenger.images import (
+    ImageRefused,
+    picture_load,
+    picture_thumbnail,
+    picture_without_metadata,
+)
 from messenger.ratelimit import rate_limit_hit_sync
 
 logger = logging.getLogger(__name__)
@@ -219,36 +223,20 @@ def _check_type(*, name: str, declared: str | None, detected: str) -> None:
 
 def _thumbnail(upload: UploadedFile) -> tuple[bytes, str, int, int]:
     """Return (WebP thumbnail, content type, width, height) of an inline image."""
+    box = (settings.ATTACHMENT_THUMBNAIL_SIZE, settings.ATTACHMENT_THUMBNAIL_SIZE)
     try:
-        upload.seek(0)
-        with Image.open(upload) as image:
-            if image.format not in INLINE_IMAGE_TYPES:
-                raise AttachmentError("bad_image", "That image format can't be shown.")
-            content_type = INLINE_IMAGE_TYPES[image.format]
-            width, height = image.size
-            if width * height > settings.ATTACHMENT_MAX_PIXELS:
-                raise AttachmentError("too_many_pixels", "That image has too many pixels.")
-            box = (settings.ATTACHMENT_THUMBNAIL_SIZE, settings.ATTACHMENT_THUMBNAIL_SIZE)
-            if image.format == "JPEG":
-                image.draft("RGB", box)  # decode at a fraction of the size
-            image.load()
-            picture = ImageOps.exif_transpose(image)
-            if picture is None:  # pragma: no cover - only with in_place=True
-                picture = image
-            if picture.size != image.size:  # rotated by its EXIF orientation
-                height, width = width, height
-            mode = "RGBA" if "A" in picture.getbands() or "transparency" in image.info else "RGB"
-            small = picture.convert(mode)
-            small.thumbnail(box, Image.Resampling.LANCZOS)
-    except AttachmentError:
-        raise
-    except Image.DecompressionBombError:
-        raise AttachmentError("too_many_pixels", "That image has too many pixels.") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise AttachmentError("bad_image", "That file is not an image we can read.") from None
-    out = BytesIO()
-    small.save(out, format="WEBP", quality=80)
-    return out.getvalue(), content_type, width, height
+        picture = picture_load(
+            upload,
+            formats=INLINE_IMAGE_TYPES,
+            max_pixels=settings.ATTACHMENT_MAX_PIXELS,
+            draft_box=box,
+        )
+    except ImageRefused as refused:
+        message = "That image format can't be shown." if refused.code == "bad_type" else None
+        code = "bad_image" if refused.code == "bad_type" else refused.code
+        raise AttachmentError(code, message or refused.message) from None
+    content_type = INLINE_IMAGE_TYPES[picture.format]
+    return picture_thumbnail(picture, box=box), content_type, picture.width, picture.height
 
 
 def attachment_upload(*, user: User, conversation_id: int, upload: UploadedFile) -> Attachment:
@@ -283,8 +271,13 @@ def attachment_upload(*, user: User, conversation_id: int, upload: UploadedFile)
     thumbnail: bytes | None = None
     width = height = None
     content_type = detected
+    cleaned: bytes | None = None
     if detected in INLINE_IMAGE_TYPES.values():
         thumbnail, content_type, width, height = _thumbnail(upload)
+        # What the camera wrote (GPS position, device) is not shared.
+        cleaned = picture_without_metadata(upload)
+        if cleaned is not None:
+            size = len(cleaned)
     upload.seek(0)
     attachment = Attachment(
         token=uuid.uuid4(),
@@ -299,7 +292,9 @@ def attachment_upload(*, user: User, conversation_id: int, upload: UploadedFile)
     stored: list[str] = []
     try:
         # The storage path comes from the token (models.attachment_path).
-        attachment.file.save(attachment.token.hex, upload, save=False)
+        attachment.file.save(
+            attachment.token.hex, upload if cleaned is None else ContentFile(cleaned), save=False
+        )
         stored.append(attachment.file.name)
         if thumbnail is not None:
             attachment.thumbnail.save(

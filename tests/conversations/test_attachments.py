@@ -222,6 +222,37 @@ def test_a_huge_body_is_refused_before_it_is_parsed(chat, alice, settings) -> No
 
 
 @pytest.mark.django_db
+def test_a_photo_loses_its_camera_metadata_but_keeps_its_orientation(chat, alice, media) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: the camera was turned; show it rotated
+    exif[0x010F] = "SpyCam"  # the camera's make
+    exif[0x8825] = {1: "N", 2: (48.0, 51.0, 24.0)}  # where it was taken
+    out = BytesIO()
+    Image.new("RGB", (300, 200), "green").save(out, format="JPEG", exif=exif.tobytes())
+
+    response = upload(logged_in(alice), chat.pk, "photo.jpg", out.getvalue(), "image/jpeg")
+
+    assert response.status_code == 201
+    data = response.json()
+    assert (data["width"], data["height"]) == (200, 300)
+    attachment = Attachment.objects.get(token=data["token"])
+    stored = Path(attachment.file.path).read_bytes()
+    assert b"SpyCam" not in stored
+    assert data["size"] == len(stored)
+    with Image.open(attachment.file.path) as photo:
+        assert photo.size == (200, 300)
+        assert dict(photo.getexif()) == {}
+
+
+def test_a_picture_without_metadata_is_stored_byte_for_byte(chat, alice, media) -> None:
+    original = png_bytes((80, 60))
+
+    response = upload(logged_in(alice), chat.pk, "plain.png", original, "image/png")
+
+    attachment = Attachment.objects.get(token=response.json()["token"])
+    assert Path(attachment.file.path).read_bytes() == original
+
+
 def test_an_image_with_too_many_pixels_is_refused_before_decoding(
     chat, alice, settings, media
 ) -> None:
