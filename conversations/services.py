@@ -104,28 +104,14 @@ async def message_send(
         window_seconds=settings.MESSAGE_RATE_WINDOW_SECONDS,
     ):
         raise ConversationError("rate_limited", "Too many messages; wait a moment.")
-    refusal = await database_sync_to_async(selectors.send_refusal)(
-        user_id=sender.pk, conversation_id=conversation_id
+    # One trip to the database thread: daphne runs every socket's database
+    # calls on one shared thread, so each extra hop queues behind the others.
+    tokens = await database_sync_to_async(_send_check)(
+        sender_id=sender.pk,
+        conversation_id=conversation_id,
+        reply_to_id=reply_to_id,
+        attachment_tokens=attachment_tokens,
     )
-    if refusal == "forbidden":
-        # The same answer for "does not exist" and "not yours": no probing.
-        raise ConversationError("forbidden", "You are not a member of this conversation.")
-    if refusal == "blocked":
-        raise ConversationError("blocked", "You can't send messages to this person.")
-    if reply_to_id is not None:
-        target = await database_sync_to_async(selectors.message_get_for_member)(
-            user_id=sender.pk, message_id=reply_to_id
-        )
-        if target is None or target.conversation_id != conversation_id:
-            raise ConversationError(
-                "bad_reply", "You can only reply to a message of this conversation."
-            )
-    try:
-        tokens = await database_sync_to_async(attachments_check)(
-            user_id=sender.pk, conversation_id=conversation_id, tokens=attachment_tokens
-        )
-    except AttachmentError as exc:
-        raise ConversationError(exc.code, exc.message) from None
     envelope = Envelope(
         payload=MessageSent(
             conversation_id=conversation_id,
@@ -160,6 +146,34 @@ async def message_send(
         },
     )
     return MessageAccepted(envelope=envelope, partition=metadata.partition, offset=metadata.offset)
+
+
+def _send_check(
+    *,
+    sender_id: int,
+    conversation_id: int,
+    reply_to_id: int | None,
+    attachment_tokens: Sequence[uuid.UUID],
+) -> list[uuid.UUID]:
+    """Refuse a send the rules forbid; return the attachment tokens to send."""
+    refusal = selectors.send_refusal(user_id=sender_id, conversation_id=conversation_id)
+    if refusal == "forbidden":
+        # The same answer for "does not exist" and "not yours": no probing.
+        raise ConversationError("forbidden", "You are not a member of this conversation.")
+    if refusal == "blocked":
+        raise ConversationError("blocked", "You can't send messages to this person.")
+    if reply_to_id is not None:
+        target = selectors.message_get_for_member(user_id=sender_id, message_id=reply_to_id)
+        if target is None or target.conversation_id != conversation_id:
+            raise ConversationError(
+                "bad_reply", "You can only reply to a message of this conversation."
+            )
+    try:
+        return attachments_check(
+            user_id=sender_id, conversation_id=conversation_id, tokens=attachment_tokens
+        )
+    except AttachmentError as exc:
+        raise ConversationError(exc.code, exc.message) from None
 
 
 def _body_check(body: str, *, allow_empty: bool = False) -> None:
@@ -456,12 +470,19 @@ def _message_change_apply(envelope: Envelope) -> int | None:
     payload = envelope.payload
     if not isinstance(payload, MessageEdited | MessageDeleted | MessageReaction):
         return None
+    # The conversation's row first, as storing messages does: it numbers the
+    # changes in the order they commit.
+    conversation = (
+        Conversation.objects.select_for_update(no_key=True)
+        .filter(pk=payload.conversation_id)
+        .first()
+    )
     message = (
         Message.objects.select_for_update()
         .filter(pk=payload.message_id, conversation_id=payload.conversation_id)
         .first()
     )
-    if message is None:
+    if conversation is None or message is None:
         logger.warning("%s for a missing message %s", envelope.type, payload.message_id)
         return None
     if isinstance(payload, MessageEdited):
@@ -488,6 +509,10 @@ def _message_change_apply(envelope: Envelope) -> int | None:
         Reaction.objects.filter(
             message=message, user_id=payload.user_id, emoji=payload.emoji
         ).delete()
+    conversation.last_change += 1
+    conversation.save(update_fields=["last_change"])
+    message.change = conversation.last_change
+    message.save(update_fields=["change"])
     return message.pk
 
 
