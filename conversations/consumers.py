@@ -9,11 +9,13 @@ import logging
 import re
 import time
 import uuid
+from datetime import datetime
 from typing import Any, TypeGuard
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.utils import timezone
 
 from accounts.presence import presence_is_online, presence_leave, presence_touch
 from conversations import selectors
@@ -30,6 +32,7 @@ from messenger.kafka.events import Envelope, UserOffline, UserOnline
 from messenger.kafka.producer import PublishError, publish_async
 from messenger.metrics import websocket_closed, websocket_opened
 from messenger.realtime import session_group, token_group, user_group
+from messenger.sessions import session_expiry
 from notifications.services import focus_report
 from notifications.viewing import viewing_leave
 
@@ -38,8 +41,12 @@ logger = logging.getLogger(__name__)
 # Close code sent before the handshake completes is turned into HTTP 403 by
 # daphne; 4401 is what the protocol documents for it.
 CLOSE_UNAUTHENTICATED = 4401
-# Sent when the server ends a session: the account was deactivated.
+# Sent when the server ends a session: the account was deactivated, the
+# session logged out or expired.  Clients stay closed.
 CLOSE_SESSION_ENDED = 4403
+# Sent when the session's key changed (a password change): clients reconnect,
+# with the cookie that carries the new key.
+CLOSE_SESSION_CHANGED = 4001
 SYNC_PAGE_SIZE = 200
 # Frames that change something: a token socket needs the "write" scope for them.
 WRITE_FRAMES = {"message.send", "message.edit", "message.delete", "reaction", "read", "typing"}
@@ -62,6 +69,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     group: str | None = None
     session_group: str | None = None
+    session_key: str | None = None
+    # When the login session stops letting this socket in, unless renewed.
+    session_expires_at: datetime | None = None
+    session_watch: "asyncio.Task[None] | None" = None
     token_group: str | None = None
     last_typing: float = 0.0
 
@@ -71,13 +82,22 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if user is None or not user.is_authenticated or not user.is_active:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
+        session = self.scope.get("session")
+        if session is not None and session.session_key and self.scope.get("token") is None:
+            self.session_key = session.session_key
+            self.session_expires_at = await database_sync_to_async(session_expiry)(
+                session_key=self.session_key, user_id=user.pk
+            )
+            if self.session_expires_at is None:
+                await self.close(code=CLOSE_UNAUTHENTICATED)
+                return
         self.group = user_group(user.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
-        session = self.scope.get("session")
-        if session is not None and session.session_key:
-            # Logging out of this session closes this socket.
-            self.session_group = session_group(session.session_key)
+        if self.session_key is not None:
+            # Logging out of this session closes this socket; so does its expiry.
+            self.session_group = session_group(self.session_key)
             await self.channel_layer.group_add(self.session_group, self.channel_name)
+            self.session_watch = asyncio.get_running_loop().create_task(self._session_watch())
         token = self.scope.get("token")
         if token is not None:
             # Revoking the token closes this socket.
@@ -92,6 +112,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         """Leave the user's groups and the online sockets."""
+        if self.session_watch is not None:
+            self.session_watch.cancel()
         if self.group is not None:
             websocket_closed()
             user_id = self.scope["user"].pk
@@ -110,6 +132,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Dispatch one client frame; every failure becomes an error frame."""
         frame: dict[str, Any] = {}
+        if (
+            self.session_expires_at is not None
+            and timezone.now() >= self.session_expires_at
+            and not await self._session_check()
+        ):
+            return  # The session expired: nothing more from this socket.
         try:
             frame = self._parse(text_data, bytes_data)
             handler = self._handlers().get(frame["type"])
@@ -341,8 +369,36 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self._send_json({"type": "notification", "notification": event["notification"]})
 
     async def session_close(self, event: dict[str, Any]) -> None:
-        """Close the socket: the account was deactivated, logged out or its token revoked."""
-        await self.close(code=CLOSE_SESSION_ENDED)
+        """Close the socket: the account was deactivated, logged out or its token revoked
+        (or, with ``reconnect``, its session's key changed)."""
+        await self.close(
+            code=CLOSE_SESSION_CHANGED if event.get("reconnect") else CLOSE_SESSION_ENDED
+        )
+
+    async def session_check(self, event: dict[str, Any]) -> None:
+        """Check the session now (the password changed: the other sessions end)."""
+        await self._session_check()
+
+    async def _session_check(self) -> bool:
+        """Close the socket unless its session still lets the user in; say which."""
+        if self.session_key is None:
+            return True
+        self.session_expires_at = await database_sync_to_async(session_expiry)(
+            session_key=self.session_key, user_id=self.scope["user"].pk
+        )
+        if self.session_expires_at is None:
+            await self.close(code=CLOSE_SESSION_ENDED)
+            return False
+        return True
+
+    async def _session_watch(self) -> None:
+        # Wake at the session's expiry; a session renewed since (each save
+        # moves its expiry on) is waited for again.
+        while self.session_expires_at is not None:
+            wait = (self.session_expires_at - timezone.now()).total_seconds()
+            await asyncio.sleep(max(0.0, wait))
+            if not await self._session_check():
+                return
 
     async def _send_error(self, code: str, message: str, client_id: str | None) -> None:
         await self._send_json(

@@ -117,6 +117,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Django's database sessions, whose end (logout, expiry) also closes the
+# sockets opened with them (messenger/sessions.py).
+SESSION_ENGINE = "messenger.sessions"
+
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "conversations:index"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
