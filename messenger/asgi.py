@@ -12,13 +12,18 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from accounts.websocket_auth import TokenAuthMiddleware  # noqa: E402
 from messenger.routing import websocket_urlpatterns  # noqa: E402
 
+websocket_routes = URLRouter(websocket_urlpatterns)
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        # A socket presenting a personal access token is authenticated by it
+        # alone; every other one must come from our Origin with a session.
+        "websocket": TokenAuthMiddleware(
+            token_app=websocket_routes,
+            session_app=AllowedHostsOriginValidator(AuthMiddlewareStack(websocket_routes)),
         ),
     }
 )
