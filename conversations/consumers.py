@@ -9,6 +9,7 @@ import logging
 import re
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeGuard
 
@@ -19,6 +20,7 @@ from django.utils import timezone
 
 from accounts.presence import presence_is_online, presence_leave, presence_touch
 from conversations import selectors
+from conversations.models import Message
 from conversations.serializers import message_serialize
 from conversations.services import (
     ConversationError,
@@ -235,21 +237,27 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def _catch_up(self, frame: dict[str, Any]) -> None:
         user = self.scope["user"]
+        changes = dict(_sync_entries(frame.get("changes", {}), what="change numbers"))
         for conversation_id, after in _sync_entries(frame.get("conversations")):
-            missed, more = await database_sync_to_async(_missed_messages)(
-                user_id=user.pk, conversation_id=conversation_id, after=after
+            missed = await database_sync_to_async(_missed)(
+                user_id=user.pk,
+                conversation_id=conversation_id,
+                after=after,
+                after_change=changes.get(conversation_id),
             )
             if missed is None:
                 raise FrameError("forbidden", "You are not a member of this conversation.")
-            for message in missed:
+            for message in missed.new:
                 await self._send_json({"type": "message.new", "message": message})
-            last = missed[-1]["sequence"] if missed else after
+            for message in missed.changed:
+                await self._send_json({"type": "message.updated", "message": message})
             await self._send_json(
                 {
                     "type": "sync.done",
                     "conversation": conversation_id,
-                    "last_sequence": last,
-                    "more": more,
+                    "last_sequence": missed.last_sequence,
+                    "last_change": missed.last_change,
+                    "more": missed.more,
                 }
             )
 
@@ -470,26 +478,64 @@ def _is_id(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
 
 
-def _sync_entries(wanted: Any) -> list[tuple[int, int]]:
+def _sync_entries(wanted: Any, *, what: str = "sequences") -> list[tuple[int, int]]:
     if not isinstance(wanted, dict) or len(wanted) > 500:
-        raise FrameError("bad_frame", "'conversations' must map up to 500 ids to sequences.")
+        raise FrameError("bad_frame", f"A sync maps up to 500 conversation ids to {what}.")
     entries = []
     for key, after in wanted.items():
         # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
         conversation_id = int(key) if isinstance(key, str) and _DIGITS.fullmatch(key) else 0
         if not _is_id(conversation_id) or not (after == 0 or _is_id(after)):
-            raise FrameError("bad_frame", "Each entry maps a conversation id to a sequence.")
+            raise FrameError("bad_frame", f"A sync maps conversation ids to {what}.")
         entries.append((conversation_id, after))
     return entries
 
 
-def _missed_messages(
-    *, user_id: int, conversation_id: int, after: int
-) -> tuple[list[dict[str, Any]] | None, bool]:
+@dataclass(frozen=True)
+class _Missed:
+    """What a client missed in one conversation, as wire dicts."""
+
+    new: list[dict[str, Any]]
+    changed: list[dict[str, Any]]
+    last_sequence: int
+    last_change: int
+    more: bool
+
+
+def _missed(
+    *, user_id: int, conversation_id: int, after: int, after_change: int | None
+) -> _Missed | None:
+    """Return the messages after ``after`` and the changes after ``after_change``.
+
+    The change number is read first: a change committed while this runs has
+    a higher one and comes again, harmlessly (clients apply it twice), rather
+    than never.
+    """
     if not selectors.membership_exists(user_id=user_id, conversation_id=conversation_id):
-        return None, False
-    messages = selectors.messages_after(
+        return None
+    last_change = selectors.conversation_last_change(conversation_id=conversation_id)
+    new = selectors.messages_after(
         conversation_id=conversation_id, after_sequence=after, limit=SYNC_PAGE_SIZE + 1
     )
-    more = len(messages) > SYNC_PAGE_SIZE
-    return [message_serialize(m) for m in messages[:SYNC_PAGE_SIZE]], more
+    more = len(new) > SYNC_PAGE_SIZE
+    new = new[:SYNC_PAGE_SIZE]
+    changed: list[Message] = []
+    if after_change is not None and after_change < last_change:
+        # Messages the client has; newer ones come above, as they are now.
+        changed = selectors.messages_changed(
+            conversation_id=conversation_id,
+            after_change=after_change,
+            up_to_sequence=after,
+            limit=SYNC_PAGE_SIZE + 1,
+        )
+        if len(changed) > SYNC_PAGE_SIZE:
+            changed = changed[:SYNC_PAGE_SIZE]
+            more = True
+            last_change = changed[-1].change
+    return _Missed(
+        new=[message_serialize(m) for m in new],
+        changed=[message_serialize(m) for m in changed],
+        last_sequence=new[-1].sequence if new else after,
+        last_change=max([last_change, *(m.change for m in changed)]),
+        more=more,
+    )

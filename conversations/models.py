@@ -24,6 +24,9 @@ class Conversation(models.Model):
     # under a row lock, which serialises writers of one conversation.
     last_sequence = models.PositiveBigIntegerField(default=0)
     last_message_at = models.DateTimeField(null=True, blank=True)
+    # Counts the edits, deletions and reactions applied to its messages, under
+    # the same row lock, so a client that saw change N can ask for the rest.
+    last_change = models.PositiveBigIntegerField(default=0)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -97,6 +100,9 @@ class Message(models.Model):
     edited_at = models.DateTimeField(null=True, blank=True)
     # A deleted message keeps its place (a tombstone) and loses its body.
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # The conversation's change number of this message's latest edit,
+    # deletion or reaction; 0 if it never changed.
+    change = models.PositiveBigIntegerField(default=0)
     # Maintained by PostgreSQL from the body; 'simple' keeps every word of
     # every language instead of stemming for one.
     search_vector = models.GeneratedField(
@@ -116,7 +122,15 @@ class Message(models.Model):
                 fields=["sender", "client_id"], name="message_sender_client_id"
             ),
         ]
-        indexes = [GinIndex(fields=["search_vector"], name="message_search")]
+        indexes = [
+            GinIndex(fields=["search_vector"], name="message_search"),
+            # Catch-up of changes: only changed messages are in it.
+            models.Index(
+                fields=["conversation", "change"],
+                name="message_conversation_change",
+                condition=models.Q(change__gt=0),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.conversation_id}#{self.sequence}"

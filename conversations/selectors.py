@@ -100,6 +100,7 @@ _MESSAGE_COLUMNS = (
     "stored_at",
     "edited_at",
     "deleted_at",
+    "change",
 )
 _USER_COLUMNS = ("id", "username", "display_name", "avatar")
 _ATTACHMENT_COLUMNS = (
@@ -241,6 +242,35 @@ def messages_around(*, conversation_id: int, sequence: int, limit: int) -> list[
         conversation_id=conversation_id, after_sequence=sequence - 1, limit=limit - len(older)
     )
     return older + newer
+
+
+def messages_changed(
+    *, conversation_id: int, after_change: int, up_to_sequence: int, limit: int
+) -> list[Message]:
+    """Return up to ``limit`` messages changed after change number ``after_change``.
+
+    Only messages up to ``up_to_sequence`` (those the client has); sorted by
+    change number.
+    """
+    found = _history(
+        # "change > 0" matches the partial index's condition, so even a
+        # generic (prepared) plan can use it.
+        "conversation_id = %s AND change > 0 AND change > %s AND sequence <= %s",
+        "change",
+        [conversation_id, after_change, up_to_sequence],
+        limit,
+    )
+    return sorted(found, key=lambda message: message.change)
+
+
+def conversation_last_change(*, conversation_id: int) -> int:
+    """Return the conversation's latest change number (0 if none)."""
+    found = (
+        Conversation.objects.filter(pk=conversation_id)
+        .values_list("last_change", flat=True)
+        .first()
+    )
+    return found or 0
 
 
 def messages_by_ids(*, message_ids: list[int]) -> dict[int, Message]:

@@ -44,6 +44,7 @@ def message_serialize(message: Message, *, mentionable: set[str] | None = None) 
         "created_at": message.created_at.isoformat(),
         "edited_at": message.edited_at.isoformat() if message.edited_at else None,
         "deleted": deleted,
+        "change": message.change,
         "reply_to": None
         if reply is None
         else {

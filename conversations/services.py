@@ -470,12 +470,19 @@ def _message_change_apply(envelope: Envelope) -> int | None:
     payload = envelope.payload
     if not isinstance(payload, MessageEdited | MessageDeleted | MessageReaction):
         return None
+    # The conversation's row first, as storing messages does: it numbers the
+    # changes in the order they commit.
+    conversation = (
+        Conversation.objects.select_for_update(no_key=True)
+        .filter(pk=payload.conversation_id)
+        .first()
+    )
     message = (
         Message.objects.select_for_update()
         .filter(pk=payload.message_id, conversation_id=payload.conversation_id)
         .first()
     )
-    if message is None:
+    if conversation is None or message is None:
         logger.warning("%s for a missing message %s", envelope.type, payload.message_id)
         return None
     if isinstance(payload, MessageEdited):
@@ -502,6 +509,10 @@ def _message_change_apply(envelope: Envelope) -> int | None:
         Reaction.objects.filter(
             message=message, user_id=payload.user_id, emoji=payload.emoji
         ).delete()
+    conversation.last_change += 1
+    conversation.save(update_fields=["last_change"])
+    message.change = conversation.last_change
+    message.save(update_fields=["change"])
     return message.pk
 
 

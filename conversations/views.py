@@ -74,6 +74,9 @@ def _page(
                 "firstSequence": history[0].sequence if history else 0,
                 "lastSequence": history[-1].sequence if history else 0,
                 "newestSequence": conversation.last_sequence,
+                # Read with the conversation, before its history: changes
+                # made meanwhile have higher numbers and come again on sync.
+                "lastChange": conversation.last_change,
                 "maxLength": settings.MESSAGE_MAX_LENGTH,
                 "reads": {str(m.user_id): m.last_read_sequence for m in memberships},
                 "historyUrl": f"/conversations/{conversation.pk}/history/",

@@ -23,6 +23,9 @@ const seenIds = new Set([...list.querySelectorAll("[data-id]")].map((el) => el.d
 const pending = new Map(); // client_id -> {element, body, attachments, replyTo}
 const reads = new Map(Object.entries(config.reads).map(([id, seq]) => [Number(id), seq]));
 let lastSequence = config.lastSequence;
+// The conversation's change number this page has seen: edits, deletions and
+// reactions after it are sent again on (re)connect.
+let lastChange = config.lastChange;
 let firstSequence = config.firstSequence;
 let replyTo = null;
 let readSent = 0;
@@ -158,15 +161,18 @@ function showMessage(message) {
 
 function updateMessage(message) {
   if (message.conversation !== config.conversation) return;
+  lastChange = Math.max(lastChange, message.change);
   const current = list.querySelector(`[data-id="${message.id}"]`);
   if (current) current.replaceWith(messageElement(message));
 }
 
-// Read receipts: tell the server how far we have read, when the page is seen.
+// Read receipts: tell the server how far we have read, when the page is seen
+// (and the socket is open: the page may show before it connects).
 function markRead() {
   if (document.hidden || lastSequence <= readSent) return;
-  readSent = lastSequence;
-  send({ type: "read", conversation: config.conversation, sequence: lastSequence });
+  if (send({ type: "read", conversation: config.conversation, sequence: lastSequence })) {
+    readSent = lastSequence;
+  }
 }
 
 function showSeen() {
@@ -209,12 +215,21 @@ function sendPending(clientId) {
   return send(frame);
 }
 
+function sync(after) {
+  send({
+    type: "sync",
+    conversations: { [config.conversation]: after },
+    changes: { [config.conversation]: lastChange },
+  });
+}
+
 onOpen(() => {
   status.textContent = "";
   // Catch up on what was stored while we were away, then resend what was
   // never acknowledged (the server stores each client_id once).
-  send({ type: "sync", conversations: { [config.conversation]: lastSequence } });
+  sync(lastSequence);
   for (const clientId of pending.keys()) sendPending(clientId);
+  markRead();
 });
 
 onFrame((frame) => {
@@ -249,7 +264,9 @@ onFrame((frame) => {
       }
       break;
     case "sync.done":
-      if (frame.more) send({ type: "sync", conversations: { [config.conversation]: frame.last_sequence } });
+      if (frame.conversation !== config.conversation) break;
+      lastChange = Math.max(lastChange, frame.last_change);
+      if (frame.more) sync(frame.last_sequence);
       break;
     case "error": {
       const entry = frame.client_id && pending.get(frame.client_id);

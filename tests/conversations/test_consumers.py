@@ -13,9 +13,11 @@ from channels.db import database_sync_to_async
 from contacts.models import Block
 from conversations.consumers import CLOSE_UNAUTHENTICATED
 from conversations.models import Message
+from conversations.services import messages_store
+from messenger.kafka.events import Envelope, MessageDeleted, MessageEdited, MessageReaction
 from messenger.kafka.producer import producer_close
 from tests.conftest import receive_until, socket_connect
-from tests.factories import DirectConversationFactory, UserFactory
+from tests.factories import DirectConversationFactory, UserFactory, message_sent_envelope
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -100,9 +102,56 @@ async def test_sync_returns_what_was_stored_after_a_sequence(
     missed = [await receive_until(late, "message.new") for _ in range(2)]
     done = await receive_until(late, "sync.done")
     assert [m["message"]["body"] for m in missed] == ["m1", "m2"]
-    assert done == {"type": "sync.done", "conversation": chat.pk, "last_sequence": 3, "more": False}
+    assert done == {
+        "type": "sync.done",
+        "conversation": chat.pk,
+        "last_sequence": 3,
+        "last_change": 0,
+        "more": False,
+    }
     await sender.disconnect()
     await late.disconnect()
+
+
+async def test_sync_resends_the_edits_deletions_and_reactions_made_while_away(
+    kafka_topics, chat, alice, bob
+) -> None:
+    first, second, third = await database_sync_to_async(messages_store)(
+        envelopes=[
+            message_sent_envelope(conversation=chat, sender=alice, body=body)
+            for body in ("one", "two", "three")
+        ]
+    )
+    # Bob saw all three (change 0), then went away while Alice changed them.
+    changes = [
+        MessageEdited(conversation_id=chat.pk, message_id=first.pk, editor_id=alice.pk, body="1!"),
+        MessageReaction(
+            conversation_id=chat.pk, message_id=second.pk, user_id=alice.pk, emoji="🎉", added=True
+        ),
+        MessageDeleted(conversation_id=chat.pk, message_id=third.pk, deleter_id=alice.pk),
+    ]
+    await database_sync_to_async(messages_store)(
+        envelopes=[Envelope(payload=change) for change in changes]
+    )
+
+    back, _, _ = await socket_connect(bob)
+    await back.send_json_to(
+        {"type": "sync", "conversations": {str(chat.pk): 3}, "changes": {str(chat.pk): 1}}
+    )
+    updated = [await receive_until(back, "message.updated") for _ in range(2)]
+    done = await receive_until(back, "sync.done")
+
+    # Change 1 (the edit) was already seen; the reaction and the deletion were not.
+    assert [u["message"]["id"] for u in updated] == [second.pk, third.pk]
+    assert updated[0]["message"]["reactions"][0]["emoji"] == "🎉"
+    assert updated[1]["message"]["deleted"] is True
+    assert done["last_change"] == 3
+    assert done["more"] is False
+    await back.send_json_to(
+        {"type": "sync", "conversations": {str(chat.pk): 3}, "changes": {str(chat.pk): 3}}
+    )
+    assert (await back.receive_json_from(timeout=10))["type"] == "sync.done"
+    await back.disconnect()
 
 
 async def test_an_anonymous_socket_is_refused(kafka_topics) -> None:
@@ -145,6 +194,7 @@ BAD_FRAMES = [
     ),
     (json.dumps({"type": "sync", "conversations": [1]}), "bad_frame"),
     (json.dumps({"type": "sync", "conversations": {"1": -5}}), "bad_frame"),
+    (json.dumps({"type": "sync", "conversations": {"1": 0}, "changes": {"1": "x"}}), "bad_frame"),
 ]
 
 

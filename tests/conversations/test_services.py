@@ -5,12 +5,14 @@ import uuid
 import pytest
 
 from contacts.models import Block
+from conversations import selectors
 from conversations.models import Conversation, Message
 from conversations.services import (
     ConversationError,
     conversation_direct_get_or_create,
     messages_store,
 )
+from messenger.kafka.events import Envelope, MessageEdited, MessageReaction
 from tests.factories import (
     DirectConversationFactory,
     UserFactory,
@@ -118,3 +120,52 @@ def test_each_conversation_numbers_its_own_messages() -> None:
         (first.pk, 2),
         (second.pk, 1),
     ]
+
+
+def test_each_applied_change_gets_the_conversations_next_change_number() -> None:
+    alice, bob = UserFactory(), UserFactory()
+    chat = DirectConversationFactory(members=[alice, bob])
+    first, second = messages_store(
+        envelopes=[
+            message_sent_envelope(conversation=chat, sender=alice, body="one"),
+            message_sent_envelope(conversation=chat, sender=bob, body="two"),
+        ]
+    )
+    messages_store(
+        envelopes=[
+            Envelope(
+                payload=MessageEdited(
+                    conversation_id=chat.pk, message_id=first.pk, editor_id=alice.pk, body="1"
+                )
+            ),
+            # Not Bob's message to edit: refused, so no change number.
+            Envelope(
+                payload=MessageEdited(
+                    conversation_id=chat.pk, message_id=first.pk, editor_id=bob.pk, body="x"
+                )
+            ),
+            Envelope(
+                payload=MessageReaction(
+                    conversation_id=chat.pk,
+                    message_id=second.pk,
+                    user_id=alice.pk,
+                    emoji="👍",
+                    added=True,
+                )
+            ),
+            Envelope(
+                payload=MessageEdited(
+                    conversation_id=chat.pk, message_id=first.pk, editor_id=alice.pk, body="2"
+                )
+            ),
+        ]
+    )
+
+    chat.refresh_from_db()
+    assert chat.last_change == 3
+    assert Message.objects.get(pk=first.pk).change == 3
+    assert Message.objects.get(pk=second.pk).change == 2
+    changed = selectors.messages_changed(
+        conversation_id=chat.pk, after_change=2, up_to_sequence=2, limit=10
+    )
+    assert [(m.pk, m.body) for m in changed] == [(first.pk, "2")]
