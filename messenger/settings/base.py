@@ -5,7 +5,7 @@ from typing import Any
 
 import dj_database_url
 
-from messenger.settings.environment import env_bool, env_int, env_list, env_str
+from messenger.settings.environment import env_bool, env_int, env_list, env_oauth_client, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -30,6 +30,11 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "allauth",
     "allauth.account",
+    # Social sign-in: a provider is used only when configured (below).
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.github",
+    "allauth.socialaccount.providers.google",
+    "allauth.socialaccount.providers.openid_connect",
     "messenger",
     "accounts",
     "contacts",
@@ -128,6 +133,56 @@ ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = env_str("ACCOUNT_EMAIL_VERIFICATION", "optional")
 ACCOUNT_UNIQUE_EMAIL = True
+# Account safety (docs/authentication.md).  A password reset answers the
+# same for known and unknown addresses (an unknown one gets a "no account"
+# email).  allauth's rate limits count in the default cache, Redis, so every
+# web process shares them; these add to allauth's own defaults.
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_RATE_LIMITS: dict[str, str] | bool = {
+    "login": env_str("ACCOUNT_RATE_LIMIT_LOGIN", "30/m/ip"),
+    "login_failed": env_str("ACCOUNT_RATE_LIMIT_LOGIN_FAILED", "10/m/ip,5/5m/key"),
+    "signup": env_str("ACCOUNT_RATE_LIMIT_SIGNUP", "20/m/ip"),
+    "reset_password": env_str("ACCOUNT_RATE_LIMIT_RESET_PASSWORD", "20/m/ip,5/m/key"),
+}
+# Behind N reverse proxies, the client's address is the Nth from the right
+# of X-Forwarded-For; 0 (direct): REMOTE_ADDR.
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
+# Social sign-in through allauth: GitHub, Google and one OpenID Connect
+# provider, each on only when its client id and secret are set (the OIDC one
+# also needs its server URL).  The apps live here, not in the database, and
+# the sign-in pages list only these.
+SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
+SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, Any]] = {}
+if github := env_oauth_client("GITHUB"):
+    SOCIALACCOUNT_PROVIDERS["github"] = {"APPS": [github], "SCOPE": ["read:user", "user:email"]}
+if google := env_oauth_client("GOOGLE"):
+    SOCIALACCOUNT_PROVIDERS["google"] = {
+        "APPS": [google],
+        "SCOPE": ["openid", "profile", "email"],
+        "AUTH_PARAMS": {"access_type": "online"},
+        "OAUTH_PKCE_ENABLED": True,
+    }
+if (oidc := env_oauth_client("OIDC")) and env_str("OIDC_SERVER_URL", ""):
+    SOCIALACCOUNT_PROVIDERS["openid_connect"] = {
+        "APPS": [
+            {
+                **oidc,
+                "provider_id": env_str("OIDC_PROVIDER_ID", "oidc"),
+                "name": env_str("OIDC_PROVIDER_NAME", "OpenID Connect"),
+                "settings": {
+                    "server_url": env_str("OIDC_SERVER_URL", ""),
+                    "oauth_pkce_enabled": True,
+                },
+            }
+        ],
+    }
+# A provider's email never signs someone into an existing account, nor
+# links to it: whoever controls that provider account would take it over.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = False
+SOCIALACCOUNT_QUERY_EMAIL = True
+SOCIALACCOUNT_AUTO_SIGNUP = True
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Messenger <noreply@localhost>")

@@ -43,3 +43,19 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_oauth_client(prefix: str) -> dict[str, str] | None:
+    """Return ``{"client_id", "secret"}`` from PREFIX_CLIENT_ID and PREFIX_CLIENT_SECRET.
+
+    None when neither is set (the provider is off); half a pair is a mistake.
+    """
+    client_id = os.environ.get(f"{prefix}_CLIENT_ID", "").strip()
+    secret = os.environ.get(f"{prefix}_CLIENT_SECRET", "").strip()
+    if not client_id and not secret:
+        return None
+    if not client_id or not secret:
+        raise ImproperlyConfigured(
+            f"Set both {prefix}_CLIENT_ID and {prefix}_CLIENT_SECRET, or neither"
+        )
+    return {"client_id": client_id, "secret": secret}

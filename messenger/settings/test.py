@@ -12,6 +12,8 @@ ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 ACCOUNT_EMAIL_VERIFICATION = "none"
+# Off for the suite: one address signs in many times; tests/accounts/
+# test_account_safety.py turns them on.
 ACCOUNT_RATE_LIMITS = False
 
 # One run of the suite gets its own topics, channel-layer and cache prefixes so
