@@ -14,6 +14,8 @@ _async_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aredis.Red
     weakref.WeakKeyDictionary()
 )
 _sync_client: redis.Redis | None = None
+ASYNC_POOL_SIZE = 100
+ASYNC_POOL_TIMEOUT = 10.0
 _sync_lock = threading.Lock()
 
 
@@ -22,7 +24,14 @@ def async_client() -> aredis.Redis:
     loop = asyncio.get_running_loop()
     client = _async_clients.get(loop)
     if client is None:
-        client = _async_clients[loop] = aredis.Redis.from_url(settings.REDIS_URL)
+        # A blocking pool: past its size a command waits for a free
+        # connection (up to the timeout) instead of failing at once with
+        # "Too many connections", as the default pool does when a web process
+        # has more than 100 sockets' rate limits and presence in flight.
+        pool = aredis.BlockingConnectionPool.from_url(
+            settings.REDIS_URL, max_connections=ASYNC_POOL_SIZE, timeout=ASYNC_POOL_TIMEOUT
+        )
+        client = _async_clients[loop] = aredis.Redis(connection_pool=pool)
     return client
 
 
