@@ -20,8 +20,10 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections, connections
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
-from kafka.errors import CommitFailedError, KafkaError
+from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from messenger.kafka.events import Envelope, EventDecodeError, envelope_decode
 from messenger.kafka.handlers import Handler, handlers_discover
@@ -39,9 +41,20 @@ from messenger.metrics import (
 
 logger = logging.getLogger(__name__)
 
-# Errors after which the same batch may well succeed later: the database or
-# the broker is away.  The batch is retried, never dead-lettered, for them.
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError, KafkaError)
+# Errors after which the same batch may well succeed later: the database,
+# the broker or Redis (pushes, notifications after the commit) is away.  The
+# batch is retried, never dead-lettered, for them.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    KafkaError,
+    RedisConnectionError,
+    RedisTimeoutError,
+)
+# A dead letter keeps at most this much of the record's value: the producer
+# refuses records over 1 MB, and a partition whose poison cannot be
+# dead-lettered would be retried for ever.
+DEAD_LETTER_MAX_VALUE_BYTES = 256 * 1024
 RETRY_BACKOFF_MAX_SECONDS = 30.0
 # How often the lag of idle partitions is refreshed; busy ones are measured
 # after every batch.
@@ -259,12 +272,16 @@ class ConsumerRunner:
             ("original-offset", str(record.offset).encode()),
             ("reason", reason.encode()[:1000]),
         ]
+        value = record.value
+        if value is not None and len(value) > DEAD_LETTER_MAX_VALUE_BYTES:
+            headers.append(("original-size", str(len(value)).encode()))
+            value = value[:DEAD_LETTER_MAX_VALUE_BYTES]
         # Wait for the dead-letter write before the offset is committed, so
         # the record is never lost.
         get_producer().send(
             topic_name(Topic.DEAD_LETTER),
             key=record.key.decode(errors="replace") if record.key is not None else None,
-            value=record.value,
+            value=value,
             headers=headers,
         ).get(timeout=30)
         self.stats.count(self.stats.dead_lettered, topic)
@@ -291,7 +308,10 @@ class ConsumerRunner:
     def _commit(self, consumer: KafkaConsumer, tp: TopicPartition, offset: int) -> None:
         try:
             consumer.commit({tp: OffsetAndMetadata(offset, "", -1)})
-        except CommitFailedError as exc:
-            # The partition moved to another consumer during the batch; it
-            # will re-read these events and the handlers ignore repeats.
-            logger.warning("commit of %s@%d failed after a rebalance: %s", tp, offset, exc)
+        except KafkaError as exc:
+            # The partition moved to another consumer during the batch (a
+            # rebalance: CommitFailedError, RebalanceInProgressError), or the
+            # group coordinator is away (a broker down).  The batch is stored:
+            # whoever reads it again applies nothing twice, and a later
+            # commit covers it.  Raising would end the consumer process.
+            logger.warning("commit of %s@%d failed: %s", tp, offset, exc)
