@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from conversations.models import Conversation
+from conversations.models import Conversation, Message, Reaction
 from conversations.services import messages_store
 from tests.factories import (
     DirectConversationFactory,
@@ -126,3 +126,29 @@ def test_a_conversation_opens_around_a_sequence_and_offers_the_first_unread(clie
     assert shown == list(range(16, 66))
     assert response.context["first_unread"] == 41
     assert b'href="?around=41#m41"' in response.content
+
+
+def test_the_history_shows_reactions_and_the_actions_live_messages_have(client: Client) -> None:
+    alice, bob = UserFactory(), UserFactory()
+    conversation = DirectConversationFactory(members=[alice, bob])
+    messages_store(
+        envelopes=[
+            message_sent_envelope(conversation=conversation, sender=bob, body="from bob"),
+            message_sent_envelope(conversation=conversation, sender=alice, body='from "alice"'),
+        ]
+    )
+    from_bob, from_alice = Message.objects.filter(conversation=conversation).order_by("sequence")
+    Reaction.objects.create(message=from_bob, user=alice, emoji="👍")
+    Reaction.objects.create(message=from_bob, user=bob, emoji="👍")
+    client.force_login(alice)
+    page = client.get(reverse("conversations:detail", args=[conversation.pk])).content.decode()
+    bob_item, alice_item = (
+        page[page.index(f'id="m{m.sequence}"') :].split("</li>", 1)[0]
+        for m in (from_bob, from_alice)
+    )
+    assert 'class="reaction mine" data-action="unreact" data-emoji="👍"' in bob_item
+    assert "👍 2</button>" in bob_item
+    assert 'data-action="reply"' in bob_item
+    assert 'data-action="edit"' not in bob_item
+    assert 'data-action="edit"' in alice_item
+    assert 'data-body="from &quot;alice&quot;"' in alice_item
