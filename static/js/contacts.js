@@ -1,16 +1,23 @@
 // Contacts page: send its forms in the background and redraw the lists,
-// and redraw when a contact notification arrives.  Without JavaScript the
-// same forms post and redirect.
+// redraw when a contact notification arrives, and show contacts going
+// online and offline as it happens.  Without JavaScript the same forms post
+// and redirect.
+import { onFrame } from "./socket.js";
 
 const root = () => document.getElementById("contacts-root");
 const status = document.getElementById("page-status");
+// Presence heard live, kept so a redraw from a page rendered a moment
+// earlier does not undo it.
+const presence = new Map(); // user id -> online
 
 async function redraw() {
   const response = await fetch(window.location.href, { headers: { Accept: "text/html" } });
   if (!response.ok) return;
   const page = new DOMParser().parseFromString(await response.text(), "text/html");
   const fresh = page.getElementById("contacts-root");
-  if (fresh) root().replaceWith(fresh);
+  if (!fresh) return;
+  root().replaceWith(fresh);
+  showPresence();
 }
 
 document.addEventListener("submit", async (event) => {
@@ -36,4 +43,20 @@ document.addEventListener("submit", async (event) => {
 
 window.addEventListener("messenger:notification", (event) => {
   if (event.detail.kind.startsWith("contact.")) redraw();
+});
+
+function showPresence() {
+  for (const [userId, online] of presence) {
+    const label = root().querySelector(`li[data-user="${userId}"] .presence`);
+    if (!label) continue;
+    label.textContent = online ? "online" : "offline";
+    label.classList.toggle("online", online);
+    label.classList.toggle("muted", !online);
+  }
+}
+
+onFrame((frame) => {
+  if (frame.type !== "presence") return;
+  presence.set(Number(frame.user_id), frame.online);
+  showPresence();
 });
