@@ -2,46 +2,29 @@
 up, find each other, become contacts and chat live.
 
 The web process is daphne in a child process; the consumers run in the test
-process; every service is real.  Screenshots are kept in var/test-artifacts/.
+process; every service is real.  Screenshots: var/test-artifacts/e2e/<test>/.
 """
 
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from PIL import Image
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from messenger.kafka.topics import Topic
-from tests.e2e.conftest import log_in
+from tests.e2e.conftest import Screenshots, log_in, sign_up
 from tests.factories import UserFactory, make_contacts
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-ARTIFACTS = Path(settings.BASE_DIR) / "var" / "test-artifacts"
-PASSWORD = "a long pass phrase 1"
-
-
-def sign_up(browser: Browser, base: str, username: str) -> Page:
-    page = browser.new_context(viewport={"width": 1100, "height": 750}).new_page()
-    page.goto(f"{base}/accounts/signup/")
-    page.fill("input[name=email]", f"{username}@example.com")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password1]", PASSWORD)
-    page.fill("input[name=password2]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/conversations/")
-    return page
-
 
 def test_two_people_become_contacts_and_chat_live(
-    daphne: str, start_consumer, browser: Browser, tmp_path: Path
+    daphne: str, start_consumer, browser: Browser, screenshots: Screenshots, tmp_path: Path
 ) -> None:
     start_consumer(topics=[Topic.MESSAGES, Topic.NOTIFICATIONS])
     base = f"http://{daphne}"
     ann = sign_up(browser, base, "ann")
     ben = sign_up(browser, base, "ben")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
     # Ann sets a display name and an avatar.
     picture = tmp_path / "avatar.png"
@@ -66,7 +49,7 @@ def test_two_people_become_contacts_and_chat_live(
         "Ann <b>A</b> wants to add you", timeout=10_000
     )
     expect(ben.locator("#incoming-heading .badge")).to_have_text("1", timeout=10_000)
-    ben.screenshot(path=ARTIFACTS / "contacts-request.png")
+    screenshots("contacts-request", ben=ben)
     ben.locator("button", has_text="Accept").click()
     expect(ben.locator("#contacts-heading + ul li")).to_contain_text("Ann <b>A</b>", timeout=10_000)
     expect(ann.locator("#toasts li")).to_contain_text("ben accepted", timeout=10_000)
@@ -87,8 +70,7 @@ def test_two_people_become_contacts_and_chat_live(
     ben.keyboard.press("Enter")
     expect(ann.locator(".message .body").last).to_have_text("Hello Ann", timeout=10_000)
     expect(ann.locator(".message.pending")).to_have_count(0)
-    ann.screenshot(path=ARTIFACTS / "chat-ann.png")
-    ben.screenshot(path=ARTIFACTS / "chat-ben.png")
+    screenshots("chat", ann=ann, ben=ben)
 
     # Ben blocks Ann: her next message is refused, and she can't see him.
     ben.goto(f"{base}/contacts/")
@@ -112,12 +94,11 @@ def trio(transactional_db: None) -> None:
 
 @pytest.mark.usefixtures("trio")
 def test_a_group_chat_with_replies_edits_reactions_receipts_and_typing(
-    daphne: str, start_consumer, browser: Browser
+    daphne: str, start_consumer, browser: Browser, screenshots: Screenshots
 ) -> None:
     start_consumer(topics=[Topic.MESSAGES, Topic.ACTIVITY, Topic.NOTIFICATIONS])
     base = f"http://{daphne}"
     a, b = log_in(browser, base, "ann"), log_in(browser, base, "ben")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
     # Ann creates a group with Ben and Cat; the creation is in its history.
     a.click("details.new-group summary")
@@ -167,5 +148,4 @@ def test_a_group_chat_with_replies_edits_reactions_receipts_and_typing(
     expect(b.locator(".message").filter(has_text="south").locator(".edited")).to_have_text(
         "edited", timeout=10_000
     )
-    a.screenshot(path=ARTIFACTS / "group-ann.png")
-    b.screenshot(path=ARTIFACTS / "group-ben.png")
+    screenshots("group", ann=a, ben=b)
