@@ -4,13 +4,16 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test setup services services-down browser lint format bench bench-history bench-load seed scale-out scale-out-down
+.PHONY: run test test-browser setup services services-down browser lint format bench bench-history bench-load seed scale-out scale-out-down
 
 run: $(VENV)/.runtime setup  ## Start services, migrate, and run web + consumers (Ctrl-C stops all)
 	@scripts/run.sh
 
 test: $(VENV)/.dev services browser  ## Start services and run the whole test suite
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-browser: $(VENV)/.dev services browser  ## Only the browser tests (screenshots: var/test-artifacts/e2e/)
+	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev  ## ruff (lint and format) and mypy
 	$(BIN)/ruff check .
