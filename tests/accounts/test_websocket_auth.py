@@ -3,11 +3,14 @@
 Frames and codes are those of docs/websocket-protocol.md ("Connecting").
 """
 
+import asyncio
+import json
 import uuid
 from datetime import timedelta
 from typing import Any
 
 import pytest
+import websockets
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.utils import timezone
@@ -196,3 +199,24 @@ async def test_revoking_the_token_closes_its_sockets_only(kafka_topics, alice) -
     # The revoked token opens no new socket.
     again, _ = await token_socket(created.plaintext)
     await assert_refused(again, "token_revoked", "revoked")
+
+
+async def test_through_the_real_server_a_script_connects_with_a_token(daphne, alice) -> None:
+    plaintext = await new_token(alice, ("read",))
+    async with websockets.connect(
+        f"ws://{daphne}/ws/", additional_headers={"Authorization": f"Bearer {plaintext}"}
+    ) as socket:
+        await socket.send('{"type": "ping"}')
+        assert json.loads(await asyncio.wait_for(socket.recv(), timeout=10)) == {"type": "pong"}
+    async with websockets.connect(f"ws://{daphne}/ws/?token={plaintext}") as socket:
+        await socket.send('{"type": "ping"}')
+        assert json.loads(await asyncio.wait_for(socket.recv(), timeout=10)) == {"type": "pong"}
+    async with websockets.connect(
+        f"ws://{daphne}/ws/", additional_headers={"Authorization": "Bearer msgr_" + "n" * 43}
+    ) as socket:
+        refused = json.loads(await asyncio.wait_for(socket.recv(), timeout=10))
+        assert refused["code"] == "token_invalid"
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(socket.recv(), timeout=10)
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == CLOSE_UNAUTHENTICATED
