@@ -3,6 +3,7 @@
 import zoneinfo
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.serializers.people import PersonSerializer
@@ -48,8 +49,19 @@ class UnreadSerializer(serializers.Serializer):
     unread = serializers.IntegerField()
 
 
+@extend_schema_field({"type": "string", "pattern": r"^\d{2}:\d{2}(:\d{2})?$", "example": "22:00"})
+class ClockField(serializers.TimeField):
+    """A time of day on the clock, "HH:MM" (no date, no zone: it is in ``time_zone``)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%H:%M", input_formats=["%H:%M", "%H:%M:%S"], **kwargs)
+
+
 class PreferencesSerializer(serializers.ModelSerializer):
     """When and how one is notified; do-not-disturb hours are in ``time_zone``."""
+
+    dnd_start = ClockField(allow_null=True, required=False, help_text="Do not disturb from.")
+    dnd_end = ClockField(allow_null=True, required=False, help_text="Until (may be < start).")
 
     time_zone = serializers.ChoiceField(
         choices=sorted(zoneinfo.available_timezones()), default="UTC"
