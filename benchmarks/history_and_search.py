@@ -366,6 +366,18 @@ def measure(name: str, iterations: int, search_iterations: int) -> dict[str, Any
             return f'"{first} {second}"'
         return f"{first} -{second}"
 
+    from django.test import Client
+
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(user)
+    page_url = f"/conversations/{conversation_id}/"
+
+    def whole_page() -> None:
+        # Everything the server does for the page: middleware, the list of
+        # the person's 201 conversations, the history, the template.
+        response = client.get(page_url)
+        assert response.status_code == 200
+
     def search_once() -> None:
         search.messages_search(user=user, query=query(), limit=SEARCH_LIMIT)
 
@@ -384,6 +396,7 @@ def measure(name: str, iterations: int, search_iterations: int) -> dict[str, Any
         ("open conversation (latest page)", open_conversation, iterations),
         ("older page (keyset sequence < N)", older_page, iterations),
         ("search", search_once, search_iterations),
+        ("whole page (HTML, in-process)", whole_page, max(50, iterations // 10)),
     ):
         samples = timed(fn, count)
         results[label] = {
@@ -434,6 +447,7 @@ def report(all_results: list[dict[str, Any]], show_plans: bool) -> None:
         ("open conversation (latest page)", "p50 <= 5 ms, p99 <= 20 ms"),
         ("older page (keyset sequence < N)", "p50 <= 5 ms, p99 <= 20 ms"),
         ("search", "p95 <= 100 ms"),
+        ("whole page (HTML, in-process)", "for information"),
     ]
     log("")
     for result in all_results:

@@ -61,17 +61,27 @@ def _title_clean(title: str) -> str:
 
 
 def _group_membership(*, user: User, conversation_id: int) -> Membership:
-    """Lock and return the user's membership of a group, or refuse."""
-    membership = (
-        Membership.objects.select_for_update()
-        .select_related("conversation")
-        .filter(
-            user=user, conversation_id=conversation_id, conversation__kind=Conversation.Kind.GROUP
-        )
+    """Lock and return the user's membership of a group, or refuse.
+
+    The conversation's row is locked first, then the membership: the order
+    in which storing messages takes them (the conversation, then the
+    sender's read position), so the two cannot deadlock.
+    """
+    conversation = (
+        Conversation.objects.select_for_update(no_key=True)
+        .filter(pk=conversation_id, kind=Conversation.Kind.GROUP)
         .first()
     )
-    if membership is None:
+    membership = (
+        None
+        if conversation is None
+        else Membership.objects.select_for_update()
+        .filter(user=user, conversation=conversation)
+        .first()
+    )
+    if conversation is None or membership is None:
         raise ConversationError("forbidden", "You are not a member of this group.")
+    membership.conversation = conversation
     return membership
 
 

@@ -19,13 +19,8 @@ from conversations.services import ConversationError, conversation_direct_get_or
 
 def _sidebar(user: User) -> list[dict[str, object]]:
     return [
-        {
-            "conversation": c,
-            "name": selectors.conversation_display_name(conversation=c, viewer=user),
-            "other": selectors.conversation_other_member(conversation=c, viewer=user),
-            "unread": max(0, c.last_sequence - (c.read_sequence or 0)),  # type: ignore[attr-defined]
-        }
-        for c in selectors.conversation_list(user=user)
+        {"conversation": entry, "name": entry.name, "other": entry.other, "unread": entry.unread}
+        for entry in selectors.conversation_sidebar(user=user)
     ]
 
 
