@@ -5,8 +5,8 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from accounts.models import User
-from accounts.services import user_deactivate
+from accounts.models import AccessToken, User
+from accounts.services import token_revoke, user_deactivate
 
 
 @admin.register(User)
@@ -47,3 +47,39 @@ class UserAdmin(DjangoUserAdmin):
         if was_active and not obj.is_active:
             # Unticking "active" must have every consequence of the action.
             user_deactivate(user=obj)
+
+
+@admin.register(AccessToken)
+class AccessTokenAdmin(admin.ModelAdmin):
+    """Personal access tokens: seen by prefix only, revoked but never edited."""
+
+    list_display = (
+        "name",
+        "user",
+        "prefix",
+        "scopes",
+        "status",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+    )
+    list_filter = ("revoked_at", "created_at")
+    search_fields = ("name", "prefix", "user__username")
+    list_select_related = ("user",)
+    fields = (*list_display, "revoked_at")
+    readonly_fields = fields
+    actions = ["revoke"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # Tokens are created by their owners, shown to them once.
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Revoke selected tokens (and close their sockets)")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[AccessToken]) -> None:
+        count = 0
+        for token in queryset.filter(revoked_at__isnull=True):
+            token_revoke(user=token.user, token_id=token.pk)
+            count += 1
+        self.message_user(request, f"Revoked {count} token(s).", messages.SUCCESS)

@@ -5,7 +5,8 @@ from channels.db import database_sync_to_async
 from django.test import Client
 from django.urls import reverse
 
-from accounts.models import User
+from accounts.models import AccessToken, User
+from accounts.services import token_create
 from contacts.models import Block, Contact, ContactRequest
 from conversations.consumers import CLOSE_SESSION_ENDED
 from tests.conftest import socket_connect
@@ -79,3 +80,24 @@ async def test_deactivating_closes_the_users_sockets_and_stops_their_logins(kafk
         username="victim", password="correct horse battery staple"
     )
     assert not ok
+
+
+@pytest.mark.django_db
+def test_staff_see_tokens_by_prefix_and_revoke_them(staff_client: Client) -> None:
+    owner = UserFactory()
+    created = token_create(user=owner, name="leaked", scopes=["read"])
+    listing = staff_client.get(reverse("admin:accounts_accesstoken_changelist"))
+    assert listing.status_code == 200
+    html = listing.content.decode()
+    assert created.token.prefix in html
+    assert created.plaintext not in html
+    assert created.token.secret_hash not in html
+    detail = staff_client.get(reverse("admin:accounts_accesstoken_change", args=[created.token.pk]))
+    assert detail.status_code == 200
+    assert created.token.secret_hash not in detail.content.decode()
+    assert staff_client.get(reverse("admin:accounts_accesstoken_add")).status_code == 403
+    staff_client.post(
+        reverse("admin:accounts_accesstoken_changelist"),
+        {"action": "revoke", "_selected_action": [created.token.pk]},
+    )
+    assert AccessToken.objects.get(pk=created.token.pk).status == "revoked"
