@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from conversations import selectors
-from conversations.models import Attachment, Message, Reaction
+from conversations.models import Attachment, Membership, Message, Reaction
 from conversations.serializers import message_serialize
 from conversations.services import messages_store
 from tests.factories import DirectConversationFactory, UserFactory, message_sent_envelope
@@ -111,3 +111,27 @@ def test_messages_by_ids_reads_exactly_the_asked_messages() -> None:
 
     assert sorted(found) == sorted(wanted)
     assert found[stored[3].pk].body == "3"
+
+
+def test_the_sidebar_lists_names_the_other_person_and_unread_counts_newest_first() -> None:
+    me, bob, carol = (
+        UserFactory(display_name="Me"),
+        UserFactory(display_name="Bob"),
+        UserFactory(username="carol", display_name=""),
+    )
+    older = DirectConversationFactory(members=[me, bob])
+    newer = DirectConversationFactory(members=[me, carol])
+    messages_store(
+        envelopes=[message_sent_envelope(conversation=older, sender=bob, body="hi")]
+        + [message_sent_envelope(conversation=newer, sender=carol, body=str(n)) for n in range(3)]
+    )
+    Membership.objects.filter(conversation=newer, user=me).update(last_read_sequence=1)
+
+    entries = selectors.conversation_sidebar(user=me)
+
+    assert [(e.pk, e.name, e.unread) for e in entries] == [
+        (newer.pk, "carol", 2),
+        (older.pk, "Bob", 1),
+    ]
+    assert entries[1].other == bob
+    assert entries[1].other.name == "Bob"
