@@ -453,7 +453,7 @@ class Bench:
         ratios = {
             p: app.latency[p] / base.latency[p]
             for p in ("p50", "p95", "p99")
-            if base.latency.get(p)
+            if base.latency.get(p) and app.latency.get(p)
         }
         app.note = "vs baseline: " + ", ".join(f"{p} x{r:.1f}" for p, r in ratios.items())
         print(f"           {app.note} (target p50 within x3)", flush=True)
@@ -528,8 +528,8 @@ class Bench:
             rng.shuffle(sends)
             results.append(self.phase(f"growth-{users}", "app", clients, sends, rate, duration))
         first, last = results[0], results[-1]
-        p99 = last.latency["p99"] / first.latency["p99"]
-        cpu = last.server_cpu_ms_per_message / first.server_cpu_ms_per_message
+        p99 = last.latency.get("p99", 0) / first.latency.get("p99", float("nan"))
+        cpu = last.server_cpu_ms_per_message / max(1e-9, first.server_cpu_ms_per_message)
         note = f"growth x100: p99 x{p99:.2f}, server CPU per message x{cpu:.2f} (target <= x1.2)"
         self.extra["growth"] = note
         print(f"  {note}", flush=True)
