@@ -326,12 +326,17 @@ PRESENCE_TTL_SECONDS = env_int("PRESENCE_TTL_SECONDS", 75)
 # A user whose last socket closed is announced offline only after this long,
 # so a page reload or a flapping network does not flicker.
 PRESENCE_GRACE_SECONDS = env_int("PRESENCE_GRACE_SECONDS", 5)
+# How often each web process checks that channel-layer pushes still reach it
+# (messenger/realtime.py); after an interruption its sockets reconnect and sync.
+CHANNEL_LAYER_CHECK_MS = env_int("CHANNEL_LAYER_CHECK_MS", 1000)
 TYPING_THROTTLE_SECONDS = 3
 
 MESSAGE_MAX_LENGTH = env_int("MESSAGE_MAX_LENGTH", 10_000)
 MESSAGE_RATE_LIMIT = env_int("MESSAGE_RATE_LIMIT", 30)
 MESSAGE_RATE_WINDOW_SECONDS = env_int("MESSAGE_RATE_WINDOW_SECONDS", 10)
 MESSAGE_PAGE_SIZE = 50
+# How many conversations the list draws before "Show all".
+SIDEBAR_SIZE = env_int("SIDEBAR_SIZE", 50)
 
 # Notifications (notifications/): email after a delay, web push with VAPID.
 # Absolute links in emails start with SITE_URL.

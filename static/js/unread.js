@@ -12,7 +12,7 @@ let fetching = null;
 function showTotal() {
   const total = [...document.querySelectorAll("#conversation-list .unread")]
     .map((b) => Number(b.textContent) || 0)
-    .reduce((a, b) => a + b, 0);
+    .reduce((a, b) => a + b, Number(document.getElementById("conversation-list")?.dataset.hiddenUnread) || 0);
   document.title = document.title.replace(/^\(\d+\) /, "");
   if (total) document.title = `(${total}) ${document.title}`;
 }

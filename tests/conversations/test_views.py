@@ -152,3 +152,26 @@ def test_the_history_shows_reactions_and_the_actions_live_messages_have(client: 
     assert 'data-action="edit"' not in bob_item
     assert 'data-action="edit"' in alice_item
     assert 'data-body="from &quot;alice&quot;"' in alice_item
+
+
+def test_the_list_draws_the_most_recent_conversations_and_counts_all_unread(
+    client: Client, settings
+) -> None:
+    settings.SIDEBAR_SIZE = 2
+    me = UserFactory()
+    people = [UserFactory(display_name=f"Person {n}") for n in range(3)]
+    for person in people:  # Person 2's conversation is the most recent.
+        chat = DirectConversationFactory(members=[me, person])
+        messages_store(envelopes=[message_sent_envelope(conversation=chat, sender=person)])
+    client.force_login(me)
+
+    page = client.get(reverse("conversations:index")).content.decode()
+    everything = client.get(reverse("conversations:index"), {"all": "1"}).content.decode()
+
+    assert "Person 2" in page and "Person 1" in page
+    assert "Person 0" not in page
+    assert "Show 1 more conversation<" in page
+    assert 'data-hidden-unread="1"' in page
+    assert "<title>(3) " in page
+    assert all(f"Person {n}" in everything for n in range(3))
+    assert "more conversation" not in everything
