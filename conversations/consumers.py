@@ -33,7 +33,14 @@ from conversations.services import (
 from messenger.kafka.events import Envelope, UserOffline, UserOnline
 from messenger.kafka.producer import PublishError, publish_async
 from messenger.metrics import websocket_closed, websocket_opened
-from messenger.realtime import session_group, token_group, user_group
+from messenger.realtime import (
+    CLOSE_RECONNECT,
+    session_group,
+    socket_closed,
+    socket_opened,
+    token_group,
+    user_group,
+)
 from messenger.sessions import session_expiry
 from notifications.services import focus_report
 from notifications.viewing import viewing_leave
@@ -109,6 +116,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         came_online = await presence_touch(user_id=user.pk, channel_name=self.channel_name)
         await self.accept()
         websocket_opened()
+        socket_opened(self.channel_name)
         if came_online:
             await _announce(Envelope(payload=UserOnline(user_id=user.pk)))
 
@@ -118,6 +126,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.session_watch.cancel()
         if self.group is not None:
             websocket_closed()
+            socket_closed(self.channel_name)
             user_id = self.scope["user"].pk
             await self.channel_layer.group_discard(self.group, self.channel_name)
             await viewing_leave(user_id=self.scope["user"].pk, channel_name=self.channel_name)
@@ -154,7 +163,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._send_error(exc.code, exc.message, client_id)
         except Exception:
             logger.exception("unexpected failure handling a frame")
-            await self._send_error("internal", "Something went wrong; try again.", None)
+            # With the client_id the client knows which message to resend.
+            client_id = frame.get("client_id") if isinstance(frame.get("client_id"), str) else None
+            await self._send_error("internal", "Something went wrong; try again.", client_id)
 
     def _handlers(self) -> dict[str, Any]:
         return {
@@ -375,6 +386,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def notification(self, event: dict[str, Any]) -> None:
         """Forward a notification pushed through the channel layer."""
         await self._send_json({"type": "notification", "notification": event["notification"]})
+
+    async def socket_reconnect(self, event: dict[str, Any]) -> None:
+        """Close the socket so that the client reconnects and syncs: pushes may have been lost."""
+        await self.close(code=CLOSE_RECONNECT)
 
     async def session_close(self, event: dict[str, Any]) -> None:
         """Close the socket: the account was deactivated, logged out or its token revoked

@@ -10,11 +10,19 @@ import hashlib
 import logging
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from channels.layers import get_channel_layer
+from django.conf import settings
+
+from messenger.redis_client import async_client
 
 logger = logging.getLogger(__name__)
+
+# Close code of a socket the server asks to reconnect ("service restart"):
+# pushes to it may have been lost, and a reconnecting client syncs.
+CLOSE_RECONNECT = 1012
 
 
 def user_group(user_id: int) -> str:
@@ -81,3 +89,97 @@ def frames_push(sends: Sequence[tuple[str, dict[str, Any]]]) -> bool:
         logger.exception("pushing %d frames through the channel layer failed", len(sends))
         return False
     return True
+
+
+# The channel layer is at-most-once: while this process's Redis subscription
+# is down (Redis restarting, a broken connection) pushes to its sockets are
+# dropped, and an open socket would never learn of them.  A watcher sends
+# itself a probe through the layer every CHANNEL_LAYER_CHECK_MS; when
+# probes stop coming back, or Redis restarted (its run_id changed), it waits
+# until they come back and then closes this process's sockets with
+# CLOSE_RECONNECT.  Clients reconnect and ``sync`` from PostgreSQL.
+_sockets: set[str] = set()
+_watcher: "asyncio.Task[None] | None" = None
+
+
+def socket_opened(channel_name: str) -> None:
+    """Count a socket of this process, and watch the channel layer while there is one."""
+    global _watcher
+    _sockets.add(channel_name)
+    loop = asyncio.get_running_loop()
+    if _watcher is None or _watcher.done() or _watcher.get_loop() is not loop:
+        _watcher = loop.create_task(_layer_watch(), name="channel-layer-watch")
+
+
+def socket_closed(channel_name: str) -> None:
+    """Forget a closed socket; stop watching when it was the last."""
+    _sockets.discard(channel_name)
+    if not _sockets and _watcher is not None and not _watcher.done():
+        _watcher.cancel()
+
+
+@dataclass
+class _Probes:
+    sent: int = 0
+    seen: int = 0
+
+
+async def _layer_watch() -> None:
+    layer = get_channel_layer()
+    interval = settings.CHANNEL_LAYER_CHECK_MS / 1000
+    probes = _Probes()
+    receiver: asyncio.Task[None] | None = None
+    run_id: str | None = None
+    lost = False
+    try:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                if receiver is None:
+                    channel = await layer.new_channel("probe.")
+                    receiver = asyncio.get_running_loop().create_task(
+                        _probes_receive(layer, channel, probes)
+                    )
+                info = await asyncio.wait_for(async_client().info("server"), 2 * interval)
+                current = info["run_id"]
+            except Exception:
+                lost = True
+                continue
+            lost = lost or (run_id is not None and current != run_id)
+            run_id = current
+            if probes.seen == probes.sent and lost:
+                # The last probe made the round trip: pushes flow again.
+                lost = False
+                await _sockets_reconnect(layer)
+            elif probes.sent - probes.seen >= 2:
+                lost = True  # Two probes in a row never came back.
+            try:
+                probes.sent += 1
+                await layer.send(channel, {"type": "probe", "n": probes.sent})
+            except Exception:
+                lost = True
+    finally:
+        if receiver is not None:
+            receiver.cancel()
+
+
+async def _probes_receive(layer: Any, channel: str, probes: _Probes) -> None:
+    while True:
+        try:
+            message = await layer.receive(channel)
+        except Exception:
+            # Redis away: the layer reconnects; probes are counted lost meanwhile.
+            await asyncio.sleep(settings.CHANNEL_LAYER_CHECK_MS / 1000)
+            continue
+        probes.seen = max(probes.seen, message["n"])
+
+
+async def _sockets_reconnect(layer: Any) -> None:
+    logger.warning(
+        "the channel layer may have dropped pushes; reconnecting %d sockets", len(_sockets)
+    )
+    for channel_name in list(_sockets):
+        try:
+            await layer.send(channel_name, {"type": "socket.reconnect"})
+        except Exception:
+            logger.exception("could not ask a socket to reconnect")

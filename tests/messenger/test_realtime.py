@@ -1,0 +1,85 @@
+"""Pushes through the channel layer: sockets reconnect after Redis dropped some."""
+
+import asyncio
+import shutil
+import socket
+import subprocess
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from pytest_django.fixtures import Settings as SettingsWrapper
+
+from messenger.realtime import CLOSE_RECONNECT
+from tests.conftest import free_port, socket_connect, wait_until
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class PrivateRedis:
+    """A redis-server of the test's own, which it may restart (the shared one it may not)."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        server = shutil.which("redis-server")
+        assert server, "redis-server is installed by scripts/services.sh"
+        self.process = subprocess.Popen(
+            [server, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""],
+            stdout=subprocess.DEVNULL,
+        )
+        wait_until(lambda: self._answers(), timeout=30)
+
+    def _answers(self) -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+        except OSError:
+            return False
+        return True
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+            self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+@pytest.fixture
+def private_redis(settings: SettingsWrapper) -> Iterator[PrivateRedis]:
+    redis = PrivateRedis()
+    redis.start()
+    url = f"redis://127.0.0.1:{redis.port}/0"
+    settings.REDIS_URL = url
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": settings.CHANNEL_LAYERS["default"]["BACKEND"],
+            "CONFIG": {"hosts": [url], "prefix": "realtime-test"},
+        }
+    }
+    settings.CHANNEL_LAYER_CHECK_MS = 100
+    yield redis
+    redis.stop()
+
+
+async def closed_with(communicator: Any) -> int:
+    """Return the close code the server sends, skipping frames before it."""
+    while True:
+        output = await communicator.receive_output(timeout=20)
+        if output["type"] == "websocket.close":
+            return output["code"]
+
+
+async def test_a_redis_restart_makes_open_sockets_reconnect_and_sync(alice, private_redis) -> None:
+    # The fault matrix's Redis restart: pushes published while the process's
+    # subscription was down were dropped, and open sockets never caught up.
+    communicator, connected, _ = await socket_connect(alice)
+    assert connected
+    await asyncio.to_thread(private_redis.restart)
+    assert await closed_with(communicator) == CLOSE_RECONNECT
+    await communicator.wait()
