@@ -220,6 +220,9 @@ REST_FRAMEWORK = {
         "api.throttling.AnonymousThrottle",
     ],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # The client address of the anonymous throttle: X-Forwarded-For only as
+    # far as our own proxies wrote it (DRF's default trusts all of it).
+    "NUM_PROXIES": ALLAUTH_TRUSTED_PROXY_COUNT,
     # The token class first: its "Bearer" challenge makes a request without
     # credentials a 401 (docs/authentication.md).
     "DEFAULT_AUTHENTICATION_CLASSES": [

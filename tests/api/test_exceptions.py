@@ -85,6 +85,9 @@ def test_anonymous_addresses_are_throttled_apart(db: None, settings: SettingsWra
 
     assert codes == [404, 404, 429]
     assert other.get("/api/v1/nothing/").status_code == 404
+    # A made-up X-Forwarded-For does not make a new address.
+    spoofed = first.get("/api/v1/nothing/", HTTP_X_FORWARDED_FOR="203.0.113.9")
+    assert spoofed.status_code == 429
 
 
 def _conversation_404s(client: APIClient, conversation_id: int) -> list[dict[str, Any]]:
