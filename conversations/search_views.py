@@ -10,6 +10,7 @@ from accounts.requests import AuthenticatedHttpRequest
 from accounts.selectors import user_get_active
 from conversations import selectors
 from conversations.search import SearchError, SearchHit, messages_search
+from messenger.params import number_param
 
 
 @login_required
@@ -24,7 +25,7 @@ def search(request: AuthenticatedHttpRequest) -> HttpResponse:
         {"id": c.pk, "name": selectors.conversation_display_name(conversation=c, viewer=user)}
         for c in selectors.conversation_list(user=user)
     ]
-    conversation_id = int(raw_conversation) if raw_conversation.isdigit() else None
+    conversation_id = number_param(raw_conversation)
     if conversation_id is not None and conversation_id not in {c["id"] for c in conversations}:
         conversation_id = None
     error = ""

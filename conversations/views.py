@@ -15,6 +15,7 @@ from conversations import groups, selectors
 from conversations.models import Conversation, Membership
 from conversations.serializers import message_serialize
 from conversations.services import ConversationError, conversation_direct_get_or_create
+from messenger.params import number_param
 
 
 def _page(
@@ -28,8 +29,7 @@ def _page(
     shown = entries if "all" in request.GET else entries[: settings.SIDEBAR_SIZE]
     context: dict[str, object] = {
         "conversations": [
-            {"conversation": e, "name": e.name, "other": e.other, "unread": e.unread}
-            for e in shown
+            {"conversation": e, "name": e.name, "other": e.other, "unread": e.unread} for e in shown
         ],
         "conversations_hidden": len(entries) - len(shown),
         "hidden_unread": sum(e.unread for e in entries[len(shown) :]),
@@ -96,8 +96,7 @@ def detail(request: AuthenticatedHttpRequest, conversation_id: int) -> HttpRespo
     )
     if conversation is None:
         raise Http404("No such conversation")
-    around = request.GET.get("around", "")
-    return _page(request, conversation, int(around) if around.isdigit() else None)
+    return _page(request, conversation, number_param(request.GET.get("around", "")))
 
 
 @login_required
@@ -109,12 +108,12 @@ def history(request: AuthenticatedHttpRequest, conversation_id: int) -> JsonResp
     )
     if conversation is None:
         raise Http404("No such conversation")
-    before = request.GET.get("before", "")
-    if not before.isdigit():
+    before = number_param(request.GET.get("before", ""))
+    if before is None:
         return JsonResponse({"error": "'before' must be a sequence number."}, status=400)
     size = settings.MESSAGE_PAGE_SIZE
     page = selectors.messages_before(
-        conversation_id=conversation.pk, before_sequence=int(before), limit=size + 1
+        conversation_id=conversation.pk, before_sequence=before, limit=size + 1
     )
     more = len(page) > size
     mentionable = {m.user.username.lower() for m in conversation.memberships.all()}
