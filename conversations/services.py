@@ -104,9 +104,10 @@ async def message_send(
         window_seconds=settings.MESSAGE_RATE_WINDOW_SECONDS,
     ):
         raise ConversationError("rate_limited", "Too many messages; wait a moment.")
-    # One trip to the database thread: daphne runs every socket's database
-    # calls on one shared thread, so each extra hop queues behind the others.
-    tokens = await database_sync_to_async(_send_check)(
+    # One trip to the database, and not on the shared thread daphne runs
+    # every socket's database calls on (thread_sensitive): these reads need
+    # no other call's state, so sends no longer queue behind connects.
+    tokens = await database_sync_to_async(_send_check, thread_sensitive=False)(
         sender_id=sender.pk,
         conversation_id=conversation_id,
         reply_to_id=reply_to_id,
