@@ -6,6 +6,7 @@ from accounts.models import User
 from api.serializers.people import PersonSerializer
 from conversations import selectors
 from conversations.models import Conversation, Membership
+from messenger.params import BIGINT_MAX
 
 
 class MemberSerializer(serializers.Serializer):
@@ -77,7 +78,7 @@ class GroupRenameSerializer(serializers.Serializer):
 class ReadSerializer(serializers.Serializer):
     """How far the person has read."""
 
-    sequence = serializers.IntegerField(min_value=0)
+    sequence = serializers.IntegerField(min_value=0, max_value=BIGINT_MAX)
 
 
 class MuteSerializer(serializers.Serializer):

@@ -14,6 +14,7 @@ from accounts.models import User
 from conversations.attachments import attachment_serialize
 from conversations.models import Attachment, Message
 from conversations.serializers import message_serialize
+from messenger.params import BIGINT_MAX
 
 
 class AttachmentSerializer(serializers.Serializer):
@@ -95,13 +96,22 @@ class HistoryQuerySerializer(serializers.Serializer):
     """Which page of the history: at most one of before, after, around."""
 
     before = serializers.IntegerField(
-        min_value=1, required=False, help_text="Messages just before this sequence."
+        min_value=1,
+        max_value=BIGINT_MAX,
+        required=False,
+        help_text="Messages just before this sequence.",
     )
     after = serializers.IntegerField(
-        min_value=0, required=False, help_text="Messages just after this sequence."
+        min_value=0,
+        max_value=BIGINT_MAX,
+        required=False,
+        help_text="Messages just after this sequence.",
     )
     around = serializers.IntegerField(
-        min_value=1, required=False, help_text="A page centred on this sequence."
+        min_value=1,
+        max_value=BIGINT_MAX,
+        required=False,
+        help_text="A page centred on this sequence.",
     )
     limit = serializers.IntegerField(min_value=1, max_value=200, required=False)
 
@@ -129,7 +139,9 @@ class MessageSendSerializer(serializers.Serializer):
         required=False, help_text="Your id for this message (idempotency key); made if absent."
     )
     body = serializers.CharField(allow_blank=True, trim_whitespace=False, default="")
-    reply_to = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    reply_to = serializers.IntegerField(
+        min_value=1, max_value=BIGINT_MAX, required=False, allow_null=True
+    )
     attachments = serializers.ListField(
         child=serializers.UUIDField(), required=False, default=list, max_length=50
     )
@@ -164,10 +176,13 @@ class SearchQuerySerializer(serializers.Serializer):
     q = serializers.CharField(
         max_length=None, help_text='Words, "phrases", or, -not (websearch syntax).'
     )
-    conversation = serializers.IntegerField(min_value=1, required=False)
+    conversation = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX, required=False)
     person = serializers.CharField(max_length=150, required=False, help_text="Sent by (username).")
     before = serializers.IntegerField(
-        min_value=1, required=False, help_text="Continue after this message id (next link)."
+        min_value=1,
+        max_value=BIGINT_MAX,
+        required=False,
+        help_text="Continue after this message id (next link).",
     )
 
 

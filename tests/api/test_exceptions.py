@@ -1,5 +1,6 @@
 """One error format for every refusal: validation, rules, 404s, auth, CSRF, throttling."""
 
+from collections.abc import Callable
 from typing import Any
 
 from pytest_django.fixtures import Settings as SettingsWrapper
@@ -113,3 +114,48 @@ def test_a_conversation_you_cannot_see_looks_like_one_that_does_not_exist(
 
     assert hidden == missing
     assert hidden[0] == {"error": {"code": "not_found", "message": "Not found.", "fields": {}}}
+
+
+HUGE = "9" * 30
+
+
+def test_huge_numbers_are_refused_or_find_nothing(
+    transactional_db: None, as_alice: APIClient, bob: User, direct: Conversation, store: Callable
+) -> None:
+    store(direct, bob, "hello")
+    c = f"/api/v1/conversations/{direct.pk}"
+    answers = {
+        "before": as_alice.get(f"{c}/messages/", {"before": HUGE}),
+        "after": as_alice.get(f"{c}/messages/", {"after": HUGE}),
+        "around": as_alice.get(f"{c}/messages/", {"around": HUGE}),
+        "conversation": as_alice.get(f"/api/v1/conversations/{HUGE}/"),
+        "message": as_alice.get(f"/api/v1/messages/{HUGE}/"),
+        "reply": as_alice.post(f"{c}/messages/", {"body": "x", "reply_to": int(HUGE)}),
+        "read": as_alice.post(f"{c}/read/", {"sequence": int(HUGE)}),
+        "request": as_alice.post(f"/api/v1/contact-requests/{HUGE}/accept/"),
+        "notification": as_alice.post(f"/api/v1/notifications/{HUGE}/read/"),
+        "search": as_alice.get("/api/v1/search/messages/", {"q": "x", "conversation": HUGE}),
+        "search_before": as_alice.get("/api/v1/search/messages/", {"q": "x", "before": HUGE}),
+        "send": as_alice.post(f"/api/v1/conversations/{HUGE}/messages/", {"body": "x"}),
+        "upload": as_alice.post(
+            f"/api/v1/conversations/{HUGE}/attachments/", {}, format="multipart"
+        ),
+    }
+    statuses = {name: a.status_code for name, a in answers.items()}
+
+    # Past a bigint: a field error for body and query numbers, a 404 for ids in paths.
+    assert statuses == {
+        "before": 400,
+        "after": 400,
+        "around": 400,
+        "conversation": 404,
+        "message": 404,
+        "reply": 400,
+        "read": 400,
+        "request": 404,
+        "notification": 404,
+        "search": 400,
+        "search_before": 400,
+        "send": 404,
+        "upload": 400,
+    }
