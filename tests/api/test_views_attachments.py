@@ -5,6 +5,8 @@ from io import BytesIO
 from pytest_django.fixtures import Settings as SettingsWrapper
 from rest_framework.test import APIClient
 
+from accounts.models import User
+from accounts.services import token_create
 from conversations.models import Conversation
 from tests.api.conftest import error_of
 
@@ -54,3 +56,20 @@ def test_refused_uploads_say_why(
     assert (outsider.status_code, error_of(outsider)["code"]) == (404, "not_found")
     assert (too_large.status_code, error_of(too_large)["code"]) == (413, "too_large")
     assert list(error_of(missing)["fields"]) == ["file"]
+
+
+def test_a_token_client_uploads_and_downloads(alice: User, direct: Conversation) -> None:
+    client = APIClient()
+    token = token_create(user=alice, name="script", scopes=["read", "write"]).plaintext
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    uploaded = client.post(
+        f"/api/v1/conversations/{direct.pk}/attachments/",
+        {"file": _file(b"from a script\n", "script.txt")},
+        format="multipart",
+    )
+    download = client.get(f"/api/v1/attachments/{uploaded.json()['token']}/")
+
+    assert uploaded.status_code == 201
+    assert download.status_code == 200
+    assert b"".join(download.streaming_content) == b"from a script\n"
