@@ -168,7 +168,8 @@ def test_the_list_draws_the_most_recent_conversations_and_counts_all_unread(
     page = client.get(reverse("conversations:index")).content.decode()
     everything = client.get(reverse("conversations:index"), {"all": "1"}).content.decode()
 
-    assert "Person 2" in page and "Person 1" in page
+    assert "Person 2" in page
+    assert "Person 1" in page
     assert "Person 0" not in page
     assert "Show 1 more conversation<" in page
     assert 'data-hidden-unread="1"' in page
