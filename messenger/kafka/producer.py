@@ -75,6 +75,25 @@ def get_producer() -> KafkaProducer:
         return _producer
 
 
+def _producer_discard(stuck: KafkaProducer) -> None:
+    """Replace a producer that stopped completing sends; the next send makes a new one.
+
+    kafka-python must fail a send once its delivery timeout has passed.  After
+    two brokers of three were down, the fault matrix found a producer whose
+    sends never completed again, so every message was refused until the web
+    process restarted.  It is closed in the background: closing may block.
+    """
+    global _producer
+    with _lock:
+        if _producer is not stuck:
+            return
+        _producer = None
+    logger.error("the Kafka producer stopped completing sends; replacing it")
+    threading.Thread(
+        target=stuck.close, kwargs={"timeout": 0}, name="kafka-producer-close", daemon=True
+    ).start()
+
+
 def producer_close(timeout: float = 10.0) -> None:
     """Flush and close the producer, if one was created."""
     global _producer
@@ -132,16 +151,20 @@ def publish_on_commit(envelope: Envelope) -> None:
 
 def publish_sync(envelope: Envelope, *, timeout: float | None = None) -> RecordMetadata:
     """Publish an event and wait until Kafka has it."""
+    producer = get_producer()
     future = publish(envelope)
     try:
         return future.get(timeout=timeout or _delivery_timeout())
     except KafkaError as exc:
+        if timeout is None and not future.is_done:
+            _producer_discard(producer)
         raise PublishError(f"Kafka did not store the event: {exc}") from exc
 
 
 async def publish_async(envelope: Envelope) -> RecordMetadata:
     """Publish an event and await, without blocking the loop, until Kafka has it."""
     loop = asyncio.get_running_loop()
+    producer = await loop.run_in_executor(_send_pool, get_producer)
     kafka_future = await loop.run_in_executor(_send_pool, publish, envelope)
     done: asyncio.Future[RecordMetadata] = loop.create_future()
 
@@ -155,7 +178,11 @@ async def publish_async(envelope: Envelope) -> RecordMetadata:
     kafka_future.add_errback(on_error)
     try:
         return await asyncio.wait_for(done, timeout=_delivery_timeout())
-    except (KafkaError, TimeoutError) as exc:
+    except TimeoutError as exc:
+        # The producer neither delivered nor failed the send in its delivery timeout.
+        _producer_discard(producer)
+        raise PublishError("Kafka did not answer; the producer is being replaced") from exc
+    except KafkaError as exc:
         raise PublishError(f"Kafka did not store the event: {exc}") from exc
 
 

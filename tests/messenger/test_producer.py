@@ -6,8 +6,17 @@ import pytest
 from channels.db import database_sync_to_async
 from django.conf import settings
 from kafka import KafkaConsumer, TopicPartition
+from kafka.future import Future
 
-from messenger.kafka.producer import producer_config, publish_async, publish_sync
+from messenger.kafka import producer
+from messenger.kafka.events import Envelope, UserOnline
+from messenger.kafka.producer import (
+    PublishError,
+    get_producer,
+    producer_config,
+    publish_async,
+    publish_sync,
+)
 from messenger.kafka.topics import Topic, topic_name
 from tests.factories import DirectConversationFactory, UserFactory, message_sent_envelope
 
@@ -54,3 +63,23 @@ async def test_publish_async_resolves_once_kafka_has_the_event(kafka_topics: str
     key, value = read_back(metadata.partition, metadata.offset)
     assert key == str(conversation.pk).encode()
     assert json.loads(value)["id"] == str(envelope.id)
+
+
+@pytest.mark.django_db
+async def test_a_producer_whose_sends_never_complete_is_replaced(
+    kafka_topics: str, settings, monkeypatch
+) -> None:
+    # The fault matrix's two brokers down: afterwards the web process's
+    # producer neither delivered nor failed any send, and every message was
+    # refused until the process restarted.  A send stands in for it here that
+    # kafka-python never resolves (it must, within its delivery timeout).
+    settings.KAFKA_PRODUCER_DELIVERY_TIMEOUT_MS = 100
+    stuck = get_producer()
+    envelope = Envelope(payload=UserOnline(user_id=1))
+    with monkeypatch.context() as patch:
+        patch.setattr(producer, "publish", lambda envelope: Future())
+        with pytest.raises(PublishError):
+            await publish_async(envelope)
+    assert get_producer() is not stuck
+    metadata = await publish_async(envelope)
+    assert metadata.offset >= 0
