@@ -1,0 +1,60 @@
+"""The fault matrix's negative control: a consumer that commits before it stores.
+
+Deliberately wrong, and only here (never in the product): each partition's
+batch has its offsets committed first, then waits ``--store-delay`` seconds
+(a slow store), then is stored.  Killed with SIGKILL in that window, the
+batch is committed but never stored: the matrix must report it lost.
+
+Run only by ``bench/fault_matrix.py`` with the stack's environment.
+"""
+
+import argparse
+import os
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "messenger.settings.local")
+
+import django  # noqa: E402
+
+django.setup()
+
+from kafka import KafkaConsumer, TopicPartition  # noqa: E402
+from kafka.consumer.fetcher import ConsumerRecord  # noqa: E402
+
+from messenger.kafka.consumer import ConsumerRunner  # noqa: E402
+from messenger.kafka.topics import Topic  # noqa: E402
+
+
+class CommitFirstRunner(ConsumerRunner):
+    """A runner that commits a batch's offsets before storing it (the bug under test)."""
+
+    def __init__(self, *, store_delay: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.store_delay = store_delay
+
+    def _process_partition(
+        self, consumer: KafkaConsumer, tp: TopicPartition, records: Sequence[ConsumerRecord]
+    ) -> None:
+        self._commit(consumer, tp, records[-1].offset + 1)
+        time.sleep(self.store_delay)
+        super()._process_partition(consumer, tp, records)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--store-delay", type=float, default=1.0)
+    args = parser.parse_args()
+    runner = CommitFirstRunner(store_delay=args.store_delay, topics=[Topic.MESSAGES])
+    signal.signal(signal.SIGTERM, lambda *_: runner.stop())
+    runner.run()
+
+
+if __name__ == "__main__":
+    main()
