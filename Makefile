@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-browser setup services services-down browser lint format bench bench-history bench-load seed scale-out scale-out-down
+.PHONY: run test test-browser setup services services-down browser lint security format bench bench-history bench-load seed scale-out scale-out-down
 
 run: $(VENV)/.runtime setup  ## Start services, migrate, and run web + consumers (Ctrl-C stops all)
 	@scripts/run.sh
@@ -19,6 +19,10 @@ lint: $(VENV)/.dev  ## ruff (lint and format) and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+
+security: $(VENV)/.dev  ## bandit on our code, pip-audit on the installed packages (docs/security.md)
+	$(BIN)/bandit -q -c pyproject.toml -r .
+	$(BIN)/python scripts/audit_dependencies.py
 
 format: $(VENV)/.dev
 	$(BIN)/ruff format .

@@ -48,6 +48,7 @@ MIDDLEWARE = [
     "messenger.middleware.request_metrics_middleware",
     "messenger.middleware.request_id_middleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -360,6 +361,34 @@ WEBPUSH_TIMEOUT_SECONDS = env_int("WEBPUSH_TIMEOUT_SECONDS", 10)
 WEBPUSH_ALLOW_HTTP = env_bool("WEBPUSH_ALLOW_HTTP", False)
 # A tab that reported it shows a conversation counts as looking at it this long.
 VIEWING_TTL_SECONDS = env_int("VIEWING_TTL_SECONDS", 75)
+
+# Content-Security-Policy (django-csp): our own scripts, styles and sockets
+# only.  The templates have no inline script, style or event handler; the
+# one HTML inserted from data is a message's nh3-sanitised body.  See
+# docs/security.md.
+CONTENT_SECURITY_POLICY = {
+    # Swagger UI (drf-spectacular, for developers) inlines its start-up script
+    # and styles; it shows the API schema, no one's content.
+    "EXCLUDE_URL_PREFIXES": ["/api/docs/"],
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        # Avatars and thumbnails are ours; previews of files being uploaded
+        # are blob: URLs; uPlot and the admin use a few data: images.
+        "img-src": ["'self'", "data:", "blob:"],
+        "media-src": ["'self'", "blob:"],
+        # 'self' covers ws:// and wss:// to the same host (CSP level 3).
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'"],
+        "font-src": ["'self'"],
+        "manifest-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 # Operations: probes, metrics, logs (see docs/operations.md).
 HEALTH_CHECK_TIMEOUT_SECONDS = env_int("HEALTH_CHECK_TIMEOUT_SECONDS", 2)
