@@ -1,7 +1,7 @@
 """The fault matrix's negative control: a consumer that commits before it stores.
 
 Deliberately wrong, and only here (never in the product): each partition's
-batch has its offsets committed first, then waits ``--store-delay`` seconds
+batch has its offsets committed first, then waits ``--store-delay`` seconds (2)
 (a slow store), then is stored.  Killed with SIGKILL in that window, the
 batch is committed but never stored: the matrix must report it lost.
 
@@ -43,13 +43,15 @@ class CommitFirstRunner(ConsumerRunner):
         self, consumer: KafkaConsumer, tp: TopicPartition, records: Sequence[ConsumerRecord]
     ) -> None:
         self._commit(consumer, tp, records[-1].offset + 1)
+        # The matrix kills this process when it sees this line.
+        print(f"committed {len(records)} records of {tp} before storing them", flush=True)
         time.sleep(self.store_delay)
         super()._process_partition(consumer, tp, records)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--store-delay", type=float, default=1.0)
+    parser.add_argument("--store-delay", type=float, default=2.0)
     args = parser.parse_args()
     runner = CommitFirstRunner(store_delay=args.store_delay, topics=[Topic.MESSAGES])
     signal.signal(signal.SIGTERM, lambda *_: runner.stop())

@@ -946,22 +946,29 @@ class Matrix:
         await asyncio.gather(self._scale("stop", "consumer1"), self._scale("stop", "consumer2"))
         await asyncio.to_thread(self.stack.broken_start, 2)
         await asyncio.to_thread(self.stack.group_owned_by, 2)
+        log_path = ROOT / "var" / "log" / f"{self.stack.name}-broken1.log"
 
         async def inject() -> None:
+            # Killed right after it committed a batch it has not stored yet;
+            # then the real consumers take over the rest of the stream.
+            seen = log_path.read_text().count("before storing them")
+            await self._until(
+                lambda: log_path.read_text().count("before storing them") > seen,
+                "the broken consumer to commit a batch",
+                60,
+            )
             victim = self.stack.broken[0]
             victim.send_signal(signal.SIGKILL)
             await asyncio.to_thread(victim.wait)
-
-        try:
-            sent = await self.traffic(
-                "negative-control", members, self.args.messages, at=0.5, inject=inject
-            )
-            await self.settle(sent, members)
-        finally:
             await asyncio.to_thread(self.stack.broken_stop)
             await asyncio.gather(
                 self._scale("start", "consumer1"), self._scale("start", "consumer2")
             )
+
+        sent = await self.traffic(
+            "negative-control", members, self.args.messages, at=0.1, inject=inject
+        )
+        await self.settle(sent, members)
         return sent, ["consumers commit before storing (expected to lose)"], True
 
     async def stop(self) -> None:
