@@ -17,7 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, close_old_connections, connections
+from django.db import (
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+    close_old_connections,
+    connections,
+)
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaError
@@ -42,11 +48,15 @@ from messenger.metrics import (
 logger = logging.getLogger(__name__)
 
 # Errors after which the same batch may well succeed later: the database,
-# the broker or Redis (pushes, notifications after the commit) is away.  The
-# batch is retried, never dead-lettered, for them.
+# the broker or Redis (pushes, notifications after the commit) is away, or
+# the code runs ahead of the schema (a deploy whose migrations have not run
+# yet: ProgrammingError, "column does not exist").  The batch is retried,
+# never dead-lettered, for them: a stalled partition shows as lag, while
+# dead-lettered messages would be acknowledged and never stored.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     OperationalError,
     InterfaceError,
+    ProgrammingError,
     KafkaError,
     RedisConnectionError,
     RedisTimeoutError,

@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 from django.conf import settings
-from django.db import OperationalError
+from django.db import OperationalError, ProgrammingError
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -165,14 +165,20 @@ def test_replaying_the_topic_from_the_start_stores_nothing_twice(start_consumer)
 
 @pytest.mark.parametrize(
     "outage",
-    [OperationalError("connection refused"), RedisConnectionError("Error 111 connecting")],
-    ids=["database", "redis"],
+    [
+        OperationalError("connection refused"),
+        RedisConnectionError("Error 111 connecting"),
+        ProgrammingError('column "last_change" does not exist'),
+    ],
+    ids=["database", "redis", "schema-behind-code"],
 )
 def test_a_batch_that_meets_a_database_or_redis_outage_is_retried_not_dead_lettered(
     start_consumer, monkeypatch, outage
 ) -> None:
     # Redis: the notifications published after the commit need it; the
-    # fault matrix's Redis restart had stored messages dead-lettered.
+    # fault matrix's Redis restart had stored messages dead-lettered.  The
+    # schema: a consumer restarted on code whose migration had not run yet
+    # dead-lettered every message of the fault matrix's run.
     calls = []
 
     class AwayOnce(MessagesHandler):
