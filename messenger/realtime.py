@@ -95,9 +95,11 @@ def frames_push(sends: Sequence[tuple[str, dict[str, Any]]]) -> bool:
 # is down (Redis restarting, a broken connection) pushes to its sockets are
 # dropped, and an open socket would never learn of them.  A watcher sends
 # itself a probe through the layer every CHANNEL_LAYER_CHECK_MS; when
-# probes stop coming back, or Redis restarted (its run_id changed), it waits
+# PROBES_MISSED probes in a row have not come back, or Redis restarted (its
+# run_id changed), or Redis could not be reached, it waits
 # until they come back and then closes this process's sockets with
 # CLOSE_RECONNECT.  Clients reconnect and ``sync`` from PostgreSQL.
+PROBES_MISSED = 5
 _sockets: set[str] = set()
 _watcher: "asyncio.Task[None] | None" = None
 
@@ -140,7 +142,9 @@ async def _layer_watch() -> None:
                     receiver = asyncio.get_running_loop().create_task(
                         _probes_receive(layer, channel, probes)
                     )
-                info = await asyncio.wait_for(async_client().info("server"), 2 * interval)
+                info = await asyncio.wait_for(
+                    async_client().info("server"), PROBES_MISSED * interval
+                )
                 current = info["run_id"]
             except Exception:
                 lost = True
@@ -151,8 +155,8 @@ async def _layer_watch() -> None:
                 # The last probe made the round trip: pushes flow again.
                 lost = False
                 await _sockets_reconnect(layer)
-            elif probes.sent - probes.seen >= 2:
-                lost = True  # Two probes in a row never came back.
+            elif probes.sent - probes.seen >= PROBES_MISSED:
+                lost = True  # Probes stopped coming back (a slow loop is not enough).
             try:
                 probes.sent += 1
                 await layer.send(channel, {"type": "probe", "n": probes.sent})
