@@ -41,7 +41,7 @@ from messenger.kafka.events import (
     GroupMemberAdded,
     MessageNotify,
 )
-from messenger.kafka.producer import PublishError, publish
+from messenger.kafka.producer import PublishError, publish_all_sync
 from messenger.realtime import group_send_many, user_group
 from messenger.redis_client import key, sync_client
 from notifications import selectors
@@ -121,9 +121,7 @@ def message_notifications_publish(*, message_ids: Sequence[int]) -> None:
                     )
                 )
     try:
-        futures = [publish(envelope) for envelope in envelopes]
-        for future in futures:
-            future.get(timeout=settings.KAFKA_PRODUCER_DELIVERY_TIMEOUT_MS / 1000 + 5)
+        publish_all_sync(envelopes)
     except PublishError as exc:
         # A Kafka error makes the runner retry the batch rather than
         # dead-letter messages that are stored.

@@ -8,6 +8,8 @@ therefore go through :func:`publish_async`, which never blocks the event loop.
 import asyncio
 import logging
 import threading
+import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -159,6 +161,22 @@ def publish_sync(envelope: Envelope, *, timeout: float | None = None) -> RecordM
         if timeout is None and not future.is_done:
             _producer_discard(producer)
         raise PublishError(f"Kafka did not store the event: {exc}") from exc
+
+
+def publish_all_sync(envelopes: Sequence[Envelope]) -> list[RecordMetadata]:
+    """Publish events and wait until Kafka has every one; replace a stuck producer."""
+    producer = get_producer()
+    futures = [publish(envelope) for envelope in envelopes]
+    deadline = time.monotonic() + _delivery_timeout()
+    delivered = []
+    for future in futures:
+        try:
+            delivered.append(future.get(timeout=max(0.0, deadline - time.monotonic())))
+        except KafkaError as exc:
+            if not future.is_done:
+                _producer_discard(producer)
+            raise PublishError(f"Kafka did not store the event: {exc}") from exc
+    return delivered
 
 
 async def publish_async(envelope: Envelope) -> RecordMetadata:

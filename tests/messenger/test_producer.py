@@ -7,6 +7,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from kafka import KafkaConsumer, TopicPartition
 from kafka.future import Future
+from kafka.producer.future import FutureProduceResult, FutureRecordMetadata
 
 from messenger.kafka import producer
 from messenger.kafka.events import Envelope, UserOnline
@@ -14,6 +15,7 @@ from messenger.kafka.producer import (
     PublishError,
     get_producer,
     producer_config,
+    publish_all_sync,
     publish_async,
     publish_sync,
 )
@@ -82,4 +84,24 @@ async def test_a_producer_whose_sends_never_complete_is_replaced(
             await publish_async(envelope)
     assert get_producer() is not stuck
     metadata = await publish_async(envelope)
+    assert metadata.offset >= 0
+
+
+@pytest.mark.django_db
+def test_a_stuck_producer_is_replaced_for_waiting_publishers_too(
+    kafka_topics: str, settings, monkeypatch
+) -> None:
+    # The consumers publish notifications and wait: after two brokers of
+    # three were down, every batch retried on the same stuck producer and
+    # nothing more was stored.
+    settings.KAFKA_PRODUCER_DELIVERY_TIMEOUT_MS = 100
+    stuck = get_producer()
+    envelope = Envelope(payload=UserOnline(user_id=1))
+    never = FutureRecordMetadata(FutureProduceResult(None), 0, -1, None, 0, 0, 0)
+    with monkeypatch.context() as patch:
+        patch.setattr(producer, "publish", lambda envelope: never)
+        with pytest.raises(PublishError):
+            publish_all_sync([envelope])
+    assert get_producer() is not stuck
+    [metadata] = publish_all_sync([envelope])
     assert metadata.offset >= 0
