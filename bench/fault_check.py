@@ -9,8 +9,8 @@ hand-made ledgers and see it fail.  Definitions:
 * **duplicated**: one ``(sender, client_id)`` stored as two rows, or shown to
   one recipient under two message ids.
 * **reordered**: a conversation whose sequences are not exactly 1..n; a
-  message a sender sent after its earlier message was acknowledged, but stored
-  before it; or a message shown with another sequence than the stored one.
+  message a sender first sent after its earlier message was acknowledged, but
+  stored before it; or a message shown with another sequence than the stored one.
 * **phantom**: stored or shown, but never sent by any client.
 """
 
@@ -176,7 +176,11 @@ def _causal_violations(
     ledger: Iterable[Sent], stored_of: dict[str, Stored], verdict: Verdict
 ) -> int:
     """Count messages stored before one of the same sender and conversation
-    that had been acknowledged before they were (last) sent."""
+    that had been acknowledged before they were first sent.
+
+    Not the last send: an attempt that timed out may still have reached
+    Kafka, and the first copy in the log is the one stored.
+    """
     streams: dict[tuple[int, int], list[Sent]] = defaultdict(list)
     for message in ledger:
         if message.client_id in stored_of:
@@ -187,7 +191,7 @@ def _causal_violations(
         for later in stream:
             sequence = stored_of[later.client_id].sequence
             for earlier in acked:
-                if (earlier.acked_at or 0) >= later.last_sent:
+                if (earlier.acked_at or 0) >= later.first_sent:
                     break
                 if stored_of[earlier.client_id].sequence > sequence:
                     violations += 1
