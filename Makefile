@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-browser setup services services-down browser lint security format bench bench-history bench-load seed scale-out scale-out-down
+.PHONY: run test test-browser setup services services-down browser lint security format bench bench-history bench-load seed scale-out scale-out-down bench-faults
 
 run: $(VENV)/.runtime setup  ## Start services, migrate, and run web + consumers (Ctrl-C stops all)
 	@scripts/run.sh
@@ -53,6 +53,9 @@ scale-out-down:  ## Stop what `make scale-out` started
 
 bench: $(VENV)/.dev services  ## Measure send→ack→receive latency through daphne, Kafka and the consumers
 	$(BIN)/python benchmarks/message_latency.py
+
+bench-faults: $(VENV)/.dev  ## The fault matrix on a stack of its own (docs/fault-matrix.md); FAULT_ARGS="--messages 10000"
+	$(BIN)/python bench/fault_matrix.py $(FAULT_ARGS)
 
 bench-history: $(VENV)/.dev services  ## Seed 1M- and 10M-message databases; time history pages and search
 	$(BIN)/python benchmarks/history_and_search.py $(BENCH_ARGS)
