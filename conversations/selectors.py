@@ -1,11 +1,14 @@
 """Reads of conversations and messages."""
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import psycopg
 from django.db import connection
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Exists, Model, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.base import ModelState
 
 from accounts.models import User
 from contacts.models import Block
@@ -76,7 +79,7 @@ def conversation_sidebar(*, user: User) -> list[SidebarEntry]:
         rows = cursor.fetchall()
     entries = []
     for pk, kind, title, last_sequence, read_sequence, others in rows:
-        people = [User.from_db("default", _USER_COLUMNS, values) for values in others or ()]
+        people = [_loaded(User, _USER_COLUMNS, values) for values in others or ()]
         entries.append(
             SidebarEntry(
                 pk=pk,
@@ -90,15 +93,50 @@ def conversation_sidebar(*, user: User) -> list[SidebarEntry]:
     return entries
 
 
+_CONVERSATION_COLUMNS = tuple(f.attname for f in Conversation._meta.concrete_fields)
+_MEMBERSHIP_COLUMNS = ("id", "user_id", "conversation_id", "role", "last_read_sequence")
+_MEMBER_COLUMNS = ("id", "username", "display_name", "avatar", "status_text", "is_active")
+_CONVERSATION_SQL = """
+SELECT {conversation},
+    (SELECT json_agg(json_build_array({membership}, {member}) ORDER BY m.id)
+       FROM conversations_membership m JOIN accounts_user u ON u.id = m.user_id
+      WHERE m.conversation_id = c.id)
+FROM conversations_conversation c
+WHERE c.id = %s AND EXISTS (
+    SELECT 1 FROM conversations_membership me WHERE me.conversation_id = c.id AND me.user_id = %s
+)
+""".format(  # noqa: S608 - only this module's constant column lists are interpolated
+    conversation=", ".join(f"c.{c}" for c in _CONVERSATION_COLUMNS),
+    membership=", ".join(f"m.{c}" for c in _MEMBERSHIP_COLUMNS),
+    member=", ".join(f"u.{c}" for c in _MEMBER_COLUMNS),
+)
+
+
 def conversation_get_for_member(*, user: User, conversation_id: int) -> Conversation | None:
-    """Return the conversation if the user is a member of it, else None."""
-    return (
-        Conversation.objects.filter(pk=conversation_id, memberships__user=user)
-        .prefetch_related(
-            Prefetch("memberships", queryset=Membership.objects.select_related("user"))
-        )
-        .first()
-    )
+    """Return the conversation if the user is a member of it, else None.
+
+    Its memberships (with their users) come prefetched, from the same
+    prepared statement: every page and frame about a conversation starts here.
+    """
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(_CONVERSATION_SQL, [conversation_id, user.pk], prepare=True)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    conversation = _loaded(Conversation, _CONVERSATION_COLUMNS, row[:-1])
+    n_membership = len(_MEMBERSHIP_COLUMNS)
+    memberships = []
+    for values in row[-1] or ():
+        membership = _loaded(Membership, _MEMBERSHIP_COLUMNS, values[:n_membership])
+        membership.user = _loaded(User, _MEMBER_COLUMNS, values[n_membership:])
+        memberships.append(membership)
+    # As prefetch_related leaves it: conversation.memberships.all() is this list.
+    prefetched = conversation.memberships.all()
+    prefetched._result_cache = memberships
+    prefetched._prefetch_done = True  # type: ignore[attr-defined]
+    conversation._prefetched_objects_cache = {"memberships": prefetched}  # type: ignore[attr-defined]
+    return conversation
 
 
 def membership_exists(*, user_id: int, conversation_id: int) -> bool:
@@ -139,6 +177,8 @@ def member_ids(*, conversation_id: int) -> list[int]:
         Membership.objects.filter(conversation_id=conversation_id).values_list("user_id", flat=True)
     )
 
+
+ModelT = TypeVar("ModelT", bound=Model)
 
 # One statement per page: the messages with their sender, the quoted message
 # and its sender joined, reactions and attachments aggregated as JSON.  Five
@@ -201,6 +241,21 @@ ORDER BY m.sequence
 )
 
 
+def _loaded(model: type[ModelT], columns: tuple[str, ...], values: Sequence[object]) -> ModelT:
+    """Return a model instance of database values, as the ORM would load it.
+
+    What ``Model.from_db`` does without ``__init__``'s per-field walk and
+    signals, which were most of a history page's Python time; the columns
+    not given are deferred, as with ``only()``.
+    """
+    instance = model.__new__(model)
+    instance._state = ModelState()
+    instance._state.adding = False
+    instance._state.db = "default"
+    instance.__dict__.update(zip(columns, values, strict=True))
+    return instance
+
+
 def _history(where: str, order: str, params: list[object], limit: int) -> list[Message]:
     """Return the messages matching ``where``, with everything their wire shape shows.
 
@@ -220,13 +275,13 @@ def _history(where: str, order: str, params: list[object], limit: int) -> list[M
     def user(values: tuple[object, ...]) -> User:
         found = users.get(values[0])  # type: ignore[call-overload]
         if found is None:
-            found = users[values[0]] = User.from_db("default", _USER_COLUMNS, values)  # type: ignore[index]
+            found = users[values[0]] = _loaded(User, _USER_COLUMNS, values)  # type: ignore[index]
         return found
 
     n_message, n_user = len(_MESSAGE_COLUMNS), len(_USER_COLUMNS)
     messages = []
     for row in rows:
-        message = Message.from_db("default", _MESSAGE_COLUMNS, row[:n_message])
+        message = _loaded(Message, _MESSAGE_COLUMNS, row[:n_message])
         at = n_message
         message.sender = user(row[at : at + n_user])
         at += n_user
@@ -235,7 +290,7 @@ def _history(where: str, order: str, params: list[object], limit: int) -> list[M
         reply_sender = row[at : at + n_user]
         at += n_user
         if reply_values[0] is not None:
-            reply = Message.from_db("default", _MESSAGE_COLUMNS, reply_values)
+            reply = _loaded(Message, _MESSAGE_COLUMNS, reply_values)
             reply.sender = user(reply_sender)
             message.reply_to = reply
         else:
@@ -256,7 +311,7 @@ def _attachment(values: list[object]) -> Attachment:
     """Return an attachment from its JSON-aggregated column values."""
     fields = dict(zip(_ATTACHMENT_COLUMNS, values, strict=True))
     fields["token"] = uuid.UUID(str(fields["token"]))
-    return Attachment.from_db("default", _ATTACHMENT_COLUMNS, tuple(fields.values()))
+    return _loaded(Attachment, _ATTACHMENT_COLUMNS, tuple(fields.values()))
 
 
 def messages_latest(*, conversation_id: int, limit: int) -> list[Message]:
