@@ -17,7 +17,6 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from conversations.search import SearchError
 from conversations.services import ConversationError
 from messenger.errors import RuleError
 
@@ -99,8 +98,6 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     """Answer every refusal in the API's error format (DRF's EXCEPTION_HANDLER)."""
     if isinstance(exc, RuleError):
         return _rule_response(exc)
-    if isinstance(exc, SearchError):
-        return Response(error_body(exc.code, exc.message), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, RequestDataTooBig):
         return Response(
             error_body("too_large", "The request body is too large."),

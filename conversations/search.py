@@ -26,6 +26,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from accounts.models import User
 from conversations.models import Membership, Message
+from messenger.errors import RuleError
 
 # Private-use characters mark the matches in ts_headline's output; the text
 # is HTML-escaped first, then only balanced marks become <mark> elements.
@@ -39,13 +40,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 RECENT_WINDOWS = (100_000, 1_000_000)
 
 
-class SearchError(Exception):
+class SearchError(RuleError):
     """A search the rules refuse; the message is shown to the person."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -11,18 +11,15 @@ from typing import IO
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from messenger.errors import RuleError
+
 # The metadata a camera or editor leaves in a file (EXIF holds the GPS
 # position).  The colour profile (icc_profile) stays: it is how the picture looks.
 METADATA_KEYS = ("exif", "xmp", "XML:com.adobe.xmp", "comment", "photoshop")
 
 
-class ImageRefused(Exception):
+class ImageRefused(RuleError):
     """An upload that is not a picture we accept; ``message`` is for the person."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -33,7 +30,6 @@ class Picture:
     format: str
     width: int
     height: int
-    has_metadata: bool
 
     def mode_for_output(self) -> str:
         """Return RGBA if the picture has transparency, else RGB."""
@@ -65,11 +61,10 @@ def picture_load(
             if draft_box is not None and image.format == "JPEG":
                 image.draft("RGB", draft_box)
             image.load()
-            has_metadata = any(key in image.info for key in METADATA_KEYS)
             upright = ImageOps.exif_transpose(image) or image
             if upright.size != image.size:  # rotated by its EXIF orientation
                 width, height = height, width
-            return Picture(upright, str(image.format), width, height, has_metadata)
+            return Picture(upright, str(image.format), width, height)
     except ImageRefused:
         raise
     except Image.DecompressionBombError:
