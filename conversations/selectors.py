@@ -3,7 +3,7 @@
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import psycopg
 from django.db import connection
@@ -73,12 +73,8 @@ def conversation_sidebar(*, user: User) -> list[SidebarEntry]:
     One prepared statement: the ORM's conversation, membership and user
     objects for a few hundred conversations took most of a page's time.
     """
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(_SIDEBAR_SQL, [user.pk], prepare=True)
-        rows = cursor.fetchall()
     entries = []
-    for pk, kind, title, last_sequence, read_sequence, others in rows:
+    for pk, kind, title, last_sequence, read_sequence, others in _prepared(_SIDEBAR_SQL, [user.pk]):
         people = [_loaded(User, _USER_COLUMNS, values) for values in others or ()]
         entries.append(
             SidebarEntry(
@@ -118,12 +114,10 @@ def conversation_get_for_member(*, user: User, conversation_id: int) -> Conversa
     Its memberships (with their users) come prefetched, from the same
     prepared statement: every page and frame about a conversation starts here.
     """
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(_CONVERSATION_SQL, [conversation_id, user.pk], prepare=True)
-        row = cursor.fetchone()
-    if row is None:
+    rows = _prepared(_CONVERSATION_SQL, [conversation_id, user.pk])
+    if not rows:
         return None
+    row = rows[0]
     conversation = _loaded(Conversation, _CONVERSATION_COLUMNS, row[:-1])
     n_membership = len(_MEMBERSHIP_COLUMNS)
     memberships = []
@@ -256,20 +250,26 @@ def _loaded(model: type[ModelT], columns: tuple[str, ...], values: Sequence[obje
     return instance
 
 
+def _prepared(sql: str, params: list[object]) -> list[tuple[Any, ...]]:
+    """Return the rows of a statement run as a server-side prepared statement.
+
+    Planning these joins took as long as running them; psycopg keeps the
+    plan per connection.  (Django's cursor binds on the client, which cannot
+    prepare, so this bypasses its query logging.)
+    """
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, prepare=True)
+        return cursor.fetchall()
+
+
 def _history(where: str, order: str, params: list[object], limit: int) -> list[Message]:
     """Return the messages matching ``where``, with everything their wire shape shows.
 
     Each message carries ``sender``, ``reply_to`` (with its sender),
     ``reaction_list`` and ``attachment_list``, oldest first.
     """
-    connection.ensure_connection()
-    # A server-side prepared statement: planning this join took as long as
-    # running it.  psycopg keeps the plan per connection.
-    with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(
-            _HISTORY_SQL.format(where=where, order=order), [*params, limit], prepare=True
-        )
-        rows = cursor.fetchall()
+    rows = _prepared(_HISTORY_SQL.format(where=where, order=order), [*params, limit])
     users: dict[int, User] = {}
 
     def user(values: tuple[object, ...]) -> User:
