@@ -8,6 +8,7 @@ service processes and the backends connected to the benchmark's database),
 Redis and the generator's own processes.
 """
 
+import os
 import socket
 import subprocess
 import sys
@@ -42,11 +43,16 @@ def wait_port(port: int, timeout: float = 60) -> None:
 
 
 def daphne_start(application: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
-    """Start one daphne process serving the application (module:attribute)."""
+    """Start one daphne process serving the application (module:attribute).
+
+    Through ``scripts/web.sh``, as the Procfile does, so it runs with the same
+    flags (keepalive pings, frame limits) as a deployed web process.
+    """
+    path = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", os.defpath)])
     proc = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), application],
+        [str(ROOT / "scripts" / "web.sh"), application],
         cwd=ROOT,
-        env=env,
+        env={**env, "WEB_HOST": "127.0.0.1", "WEB_PORT": str(port), "PATH": path},
         stdout=subprocess.DEVNULL,
         stderr=log.open("a"),
     )

@@ -172,10 +172,9 @@ web_start() {
     local n=${1#web} port
     port=${WEB_PORTS[$((n - 1))]}
     app_env
-    launch "web$n" "$ROOT/.venv/bin/daphne" --bind 127.0.0.1 --port "$port" \
-        --websocket-max-message-size "${WEBSOCKET_MAX_MESSAGE_BYTES:-65536}" \
-        --websocket-max-frame-size "${WEBSOCKET_MAX_MESSAGE_BYTES:-65536}" \
-        --proxy-headers messenger.asgi:application
+    # The Procfile's web process (its flags are in scripts/web.sh).
+    launch "web$n" env WEB_HOST=127.0.0.1 WEB_PORT="$port" PATH="$ROOT/.venv/bin:$PATH" \
+        "$ROOT/scripts/web.sh"
 }
 
 web_wait() {

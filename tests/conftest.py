@@ -140,24 +140,17 @@ def free_port() -> int:
 @pytest.fixture
 def daphne(kafka_topics: str, transactional_db: None) -> Iterator[str]:
     """Run the web process as the Procfile does, on a free port; yield host:port."""
+    yield from web_process(kafka_topics)
+
+
+def web_process(prefix: str, **extra: str) -> Iterator[str]:
+    """Run ``scripts/web.sh`` (the Procfile's web process) on a free port; yield host:port."""
     port = free_port()
+    path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", os.defpath)])
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "--websocket-max-message-size",
-            "65536",
-            "--websocket-max-frame-size",
-            "65536",
-            "messenger.asgi:application",
-        ],
+        [str(settings.BASE_DIR / "scripts" / "web.sh")],
         cwd=settings.BASE_DIR,
-        env=child_env(kafka_topics),
+        env=child_env(prefix, WEB_HOST="127.0.0.1", WEB_PORT=str(port), PATH=path, **extra),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
