@@ -7,8 +7,10 @@ import json
 import time
 import uuid
 
+import channels.consumer
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 
 from contacts.models import Block
 from conversations.consumers import CLOSE_UNAUTHENTICATED
@@ -16,6 +18,7 @@ from conversations.models import Message
 from conversations.services import messages_store
 from messenger.kafka.events import Envelope, MessageDeleted, MessageEdited, MessageReaction
 from messenger.kafka.producer import producer_close
+from messenger.realtime import user_group
 from tests.conftest import receive_until, socket_connect
 from tests.factories import DirectConversationFactory, UserFactory, message_sent_envelope
 
@@ -298,3 +301,25 @@ async def test_nobody_writes_across_a_block_in_either_direction(
         assert (error["code"], error["client_id"]) == ("blocked", frame["client_id"])
         await socket.disconnect()
     assert not await database_sync_to_async(Message.objects.exists)()
+
+
+async def test_frames_and_pushes_skip_channels_per_message_database_hop(
+    kafka_topics, monkeypatch, alice
+) -> None:
+    # Channels' dispatch runs close_old_connections on the one shared database
+    # thread before every message; the consumer's own dispatch does not.
+    hops: list[None] = []
+
+    async def counted() -> None:
+        hops.append(None)
+
+    monkeypatch.setattr(channels.consumer, "aclose_old_connections", counted)
+    socket, _, _ = await socket_connect(alice)
+    await socket.send_json_to({"type": "ping"})
+    assert (await receive_until(socket, "pong"))["type"] == "pong"
+    await get_channel_layer().group_send(
+        user_group(alice.pk), {"type": "notifications.unread", "unread": 3}
+    )
+    assert (await receive_until(socket, "notifications.unread"))["unread"] == 3
+    await socket.disconnect()
+    assert hops == []
