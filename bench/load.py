@@ -145,6 +145,12 @@ class Phase:
             "           peak RSS MiB: "
             + ", ".join(f"{k} {v:.0f}" for k, v in self.rss_mib.items()),
         ]
+        if self.lag:
+            lags = [lag for _, lag in self.lag]
+            out.append(
+                f"           consumer lag ({len(lags)} samples, every 5 s): "
+                f"first {lags[0]}, max {max(lags)}, last {lags[-1]}"
+            )
         if self.note:
             out.append(f"           {self.note}")
         return "\n".join(out)
@@ -162,13 +168,11 @@ class LagMonitor:
     def start(self) -> None:
         """Start sampling in a thread."""
         from django.conf import settings
-        from kafka import KafkaConsumer
         from kafka.admin import KafkaAdminClient
 
         self.samples = []
         self._stop.clear()
         self.admin = KafkaAdminClient(bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS)
-        self.reader = KafkaConsumer(bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS)
         self.started = time.monotonic()
         self._thread = threading.Thread(target=self._loop, daemon=True)
         self._thread.start()
@@ -179,19 +183,21 @@ class LagMonitor:
         if self._thread is not None:
             self._thread.join()
         self.admin.close()
-        self.reader.close()
         return self.samples
 
     def _loop(self) -> None:
+        from messenger.operations import consumer_lag
+
         while not self._stop.wait(self.every):
             try:
-                committed = self.admin.list_consumer_group_offsets(self.group)
-                mine = {tp: o.offset for tp, o in committed.items() if tp.topic == self.topic}
-                ends = self.reader.end_offsets(list(mine))
-                lag = sum(max(0, ends[tp] - offset) for tp, offset in mine.items())
-                self.samples.append((round(time.monotonic() - self.started, 1), lag))
+                # The operations page's reading: committed offset against each
+                # partition's end, a partition never committed behind by all of it.
+                rows = consumer_lag(admin=self.admin, group=self.group, topics=[self.topic])
+                sample = (round(time.monotonic() - self.started, 1), sum(r["lag"] for r in rows))
+                self.samples.append(sample)
+                print(f"           lag at {sample[0]:5.1f} s: {sample[1]}", flush=True)
             except Exception as exc:  # a sample missed is not a reason to stop the run
-                print(f"lag sample failed: {exc}", file=sys.stderr)
+                print(f"lag sample failed: {exc!r}", file=sys.stderr, flush=True)
 
 
 class Bench:
@@ -477,13 +483,24 @@ class Bench:
             time.sleep(2)
             figures["daphne_rss_mib_before"] = before.stop()["daphne"].peak_rss / 2**20
             per_worker = [[{**c, "query": ""} for c in clients[w::workers]] for w in range(workers)]
+            # Few handshakes at a time: each waits for daphne's one database
+            # thread (the session), and one waiting past daphne's 5 s
+            # websocket_connect_timeout is refused.
             connected = generators.call(
                 "connect",
-                [{"clients": c, "keepalive": 0, "concurrency": 100} for c in per_worker],
+                [{"clients": c, "keepalive": 0, "concurrency": 20} for c in per_worker],
             )
             figures["opened"] = sum(c["opened"] for c in connected)
             figures["connect_seconds"] = max(c["seconds"] for c in connected)
-            print(f"  opened {figures['opened']} in {figures['connect_seconds']:.0f} s", flush=True)
+            failed: Counter = Counter()
+            for c in connected:
+                failed.update(c["failed"])
+            figures["connect_failures"] = dict(failed)
+            print(
+                f"  opened {figures['opened']} in {figures['connect_seconds']:.0f} s"
+                + (f" (failed attempts, retried: {dict(failed)})" if failed else ""),
+                flush=True,
+            )
             time.sleep(min(15, hold / 4))  # online announcements and their consumer work
             for label, keepalive in (("silent", 0.0), ("browser pings", 30.0)):
                 if keepalive:
