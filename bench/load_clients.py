@@ -244,11 +244,11 @@ class Generator:
         # What a browser tab does: a ping every 30 s and, if it shows a
         # conversation, a focus report; spread so they do not all come at once.
         await asyncio.sleep(random.uniform(0, every))
-        gap = every / max(1, len(self.sockets))
+        sockets = [s for s in self.sockets if s is not None]
+        # Spread over the open sockets only: each pings once per ``every``.
+        gap = every / max(1, len(sockets))
         while True:
-            for socket in list(self.sockets):
-                if socket is None:
-                    continue
+            for socket in sockets:
                 await self._send(socket, {"type": "ping"})
                 if socket.focus is not None:
                     await self._send(socket, {"type": "focus", "conversation": socket.focus})
