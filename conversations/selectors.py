@@ -3,16 +3,14 @@
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
-import psycopg
-from django.db import connection
-from django.db.models import Exists, Model, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Model, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.base import ModelState
 
 from accounts.models import User
-from contacts.models import Block
 from conversations.models import Attachment, Conversation, Membership, Message, Reaction
+from messenger.prepared import prepared_rows
 
 
 def conversation_list(*, user: User) -> QuerySet[Conversation]:
@@ -74,7 +72,8 @@ def conversation_sidebar(*, user: User) -> list[SidebarEntry]:
     objects for a few hundred conversations took most of a page's time.
     """
     entries = []
-    for pk, kind, title, last_sequence, read_sequence, others in _prepared(_SIDEBAR_SQL, [user.pk]):
+    rows = prepared_rows(_SIDEBAR_SQL, [user.pk])
+    for pk, kind, title, last_sequence, read_sequence, others in rows:
         people = [_loaded(User, _USER_COLUMNS, values) for values in others or ()]
         entries.append(
             SidebarEntry(
@@ -114,7 +113,7 @@ def conversation_get_for_member(*, user: User, conversation_id: int) -> Conversa
     Its memberships (with their users) come prefetched, from the same
     prepared statement: every page and frame about a conversation starts here.
     """
-    rows = _prepared(_CONVERSATION_SQL, [conversation_id, user.pk])
+    rows = prepared_rows(_CONVERSATION_SQL, [conversation_id, user.pk])
     if not rows:
         return None
     row = rows[0]
@@ -138,31 +137,31 @@ def membership_exists(*, user_id: int, conversation_id: int) -> bool:
     return Membership.objects.filter(user_id=user_id, conversation_id=conversation_id).exists()
 
 
+_SEND_REFUSAL_SQL = """
+SELECT c.kind = 'direct' AND EXISTS (
+    SELECT 1 FROM conversations_membership other
+    JOIN contacts_block b
+        ON (b.blocker_id = me.user_id AND b.blocked_id = other.user_id)
+        OR (b.blocked_id = me.user_id AND b.blocker_id = other.user_id)
+    WHERE other.conversation_id = c.id AND other.user_id <> me.user_id
+)
+FROM conversations_membership me
+JOIN conversations_conversation c ON c.id = me.conversation_id
+WHERE me.user_id = %s AND me.conversation_id = %s
+"""
+
+
 def send_refusal(*, user_id: int, conversation_id: int) -> str | None:
     """Return why the user may not send into the conversation, or None if they may.
 
     ``forbidden``: not a member (or no such conversation); ``blocked``: a
-    one-to-one conversation where either person blocked the other.
+    one-to-one conversation where either person blocked the other.  Every
+    message sent runs this: one prepared statement, no ORM compilation.
     """
-    row = (
-        Membership.objects.filter(user_id=user_id, conversation_id=conversation_id)
-        .annotate(
-            blocked=Exists(
-                Block.objects.filter(
-                    Q(blocker_id=user_id, blocked__memberships__conversation_id=conversation_id)
-                    | Q(blocked_id=user_id, blocker__memberships__conversation_id=conversation_id)
-                )
-            )
-        )
-        .values_list("conversation__kind", "blocked")
-        .first()
-    )
-    if row is None:
+    rows = prepared_rows(_SEND_REFUSAL_SQL, [user_id, conversation_id])
+    if not rows:
         return "forbidden"
-    kind, blocked = row
-    if kind == Conversation.Kind.DIRECT and blocked:
-        return "blocked"
-    return None
+    return "blocked" if rows[0][0] else None
 
 
 def member_ids(*, conversation_id: int) -> list[int]:
@@ -250,26 +249,13 @@ def _loaded(model: type[ModelT], columns: tuple[str, ...], values: Sequence[obje
     return instance
 
 
-def _prepared(sql: str, params: list[object]) -> list[tuple[Any, ...]]:
-    """Return the rows of a statement run as a server-side prepared statement.
-
-    Planning these joins took as long as running them; psycopg keeps the
-    plan per connection.  (Django's cursor binds on the client, which cannot
-    prepare, so this bypasses its query logging.)
-    """
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, params, prepare=True)
-        return cursor.fetchall()
-
-
 def _history(where: str, order: str, params: list[object], limit: int) -> list[Message]:
     """Return the messages matching ``where``, with everything their wire shape shows.
 
     Each message carries ``sender``, ``reply_to`` (with its sender),
     ``reaction_list`` and ``attachment_list``, oldest first.
     """
-    rows = _prepared(_HISTORY_SQL.format(where=where, order=order), [*params, limit])
+    rows = prepared_rows(_HISTORY_SQL.format(where=where, order=order), [*params, limit])
     users: dict[int, User] = {}
 
     def user(values: tuple[object, ...]) -> User:
@@ -392,13 +378,25 @@ def messages_by_ids(*, message_ids: list[int]) -> dict[int, Message]:
     return {message.pk: message for message in found}
 
 
-def members_for_push(*, conversation_id: int) -> list[tuple[int, str]]:
-    """Return (user id, username) of the conversation's members."""
-    return list(
-        Membership.objects.filter(conversation_id=conversation_id).values_list(
-            "user_id", "user__username"
-        )
-    )
+_MEMBERS_NAMED_SQL = """
+SELECT m.conversation_id, m.user_id, u.username
+FROM conversations_membership m JOIN accounts_user u ON u.id = m.user_id
+WHERE m.conversation_id = ANY(%s::bigint[])
+ORDER BY m.conversation_id, m.id
+"""
+
+
+def members_named(*, conversation_ids: Sequence[int]) -> dict[int, list[tuple[int, str]]]:
+    """Return (user id, username) of each conversation's members, by conversation.
+
+    Every stored message is pushed to, and announced to, these people.
+    """
+    members: dict[int, list[tuple[int, str]]] = {pk: [] for pk in conversation_ids}
+    for conversation_id, user_id, username in prepared_rows(
+        _MEMBERS_NAMED_SQL, [list(conversation_ids)]
+    ):
+        members[conversation_id].append((user_id, username))
+    return members
 
 
 def membership_get(*, user_id: int, conversation_id: int) -> Membership | None:

@@ -7,6 +7,7 @@ the sender is acknowledged.  The ``messages`` consumer then calls
 commit, pushes it to every member's open sockets.
 """
 
+import asyncio
 import logging
 import uuid
 from collections import defaultdict
@@ -17,6 +18,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import User
 from contacts.selectors import block_exists_between, is_contact
@@ -37,8 +39,9 @@ from messenger.kafka.events import (
 from messenger.kafka.producer import PublishError, publish_async
 from messenger.logcontext import trace_logger
 from messenger.metrics import message_latency_observe
+from messenger.prepared import prepared_rows, prepared_run
 from messenger.ratelimit import rate_limit_hit
-from messenger.realtime import frames_push, group_send_many, user_group
+from messenger.realtime import frames_push, user_group
 from notifications.services import message_notifications_publish
 
 logger = logging.getLogger(__name__)
@@ -97,22 +100,33 @@ async def message_send(
     if attachment_tokens and not body.strip():
         body = ""  # a message may be only its attachments
     _body_check(body, allow_empty=bool(attachment_tokens))
-    if await rate_limit_hit(
-        scope="message",
-        ident=str(sender.pk),
-        limit=settings.MESSAGE_RATE_LIMIT,
-        window_seconds=settings.MESSAGE_RATE_WINDOW_SECONDS,
-    ):
-        raise ConversationError("rate_limited", "Too many messages; wait a moment.")
-    # One trip to the database, and not on the shared thread daphne runs
-    # every socket's database calls on (thread_sensitive): these reads need
-    # no other call's state, so sends no longer queue behind connects.
-    tokens = await database_sync_to_async(_send_check, thread_sensitive=False)(
-        sender_id=sender.pk,
-        conversation_id=conversation_id,
-        reply_to_id=reply_to_id,
-        attachment_tokens=attachment_tokens,
+    # The rate limit (Redis) and the rules (PostgreSQL) are checked at once:
+    # both are on every message's way to its ack.  The rules run in one trip
+    # to the database, and not on the shared thread daphne runs every
+    # socket's database calls on (thread_sensitive): these reads need no
+    # other call's state, so sends do not queue behind connects.
+    limited, checked = await asyncio.gather(
+        rate_limit_hit(
+            scope="message",
+            ident=str(sender.pk),
+            limit=settings.MESSAGE_RATE_LIMIT,
+            window_seconds=settings.MESSAGE_RATE_WINDOW_SECONDS,
+        ),
+        _send_check_async(
+            sender_id=sender.pk,
+            conversation_id=conversation_id,
+            reply_to_id=reply_to_id,
+            attachment_tokens=attachment_tokens,
+        ),
+        return_exceptions=True,
     )
+    if isinstance(limited, BaseException):
+        raise limited
+    if limited:
+        raise ConversationError("rate_limited", "Too many messages; wait a moment.")
+    if isinstance(checked, BaseException):
+        raise checked
+    tokens = checked
     envelope = Envelope(
         payload=MessageSent(
             conversation_id=conversation_id,
@@ -147,6 +161,23 @@ async def message_send(
         },
     )
     return MessageAccepted(envelope=envelope, partition=metadata.partition, offset=metadata.offset)
+
+
+async def _send_check_async(
+    *,
+    sender_id: int,
+    conversation_id: int,
+    reply_to_id: int | None,
+    attachment_tokens: Sequence[uuid.UUID],
+) -> list[uuid.UUID]:
+    check: Any = database_sync_to_async(_send_check, thread_sensitive=False)
+    tokens: list[uuid.UUID] = await check(
+        sender_id=sender_id,
+        conversation_id=conversation_id,
+        reply_to_id=reply_to_id,
+        attachment_tokens=attachment_tokens,
+    )
+    return tokens
 
 
 def _send_check(
@@ -386,7 +417,6 @@ def messages_store(*, envelopes: Sequence[Envelope]) -> list[Message]:
     if stored or changed:
         new_ids = [m.pk for m in stored]
         transaction.on_commit(lambda: messages_push(message_ids=new_ids, changed_ids=changed))
-        transaction.on_commit(lambda: message_notifications_publish(message_ids=new_ids))
     return stored
 
 
@@ -403,37 +433,80 @@ def _system_text(change: ConversationChanged) -> str:
     }[change.action]
 
 
+# Storing messages is every message's way to its recipients, so its
+# statements are prepared once per connection (messenger/prepared.py).
+# NO KEY UPDATE: new memberships (which take KEY SHARE on the row) are not
+# blocked by, and cannot deadlock with, storing messages.
+_CONVERSATION_LOCK_SQL = """
+SELECT last_sequence FROM conversations_conversation WHERE id = %s FOR NO KEY UPDATE
+"""
+_MESSAGES_KNOWN_SQL = """
+SELECT id, sender_id, client_id, sequence FROM conversations_message
+WHERE sender_id = ANY(%s::bigint[]) AND client_id = ANY(%s::uuid[])
+"""
+_REPLY_TARGETS_SQL = """
+SELECT id FROM conversations_message WHERE conversation_id = %s AND id = ANY(%s::bigint[])
+"""
+_MESSAGES_INSERT_SQL = """
+INSERT INTO conversations_message (conversation_id, sender_id, sequence, client_id,
+    event_id, kind, body, reply_to_id, created_at, stored_at, change)
+SELECT %s, sender_id, sequence, client_id, event_id, kind, body, reply_to_id, created_at, %s, 0
+FROM unnest(%s::bigint[], %s::bigint[], %s::uuid[], %s::uuid[], %s::text[], %s::text[],
+            %s::bigint[], %s::timestamptz[])
+    AS new (sender_id, sequence, client_id, event_id, kind, body, reply_to_id, created_at)
+RETURNING sequence, id
+"""
+# The conversation's counters and, since whoever writes has read everything
+# up to what they wrote, the senders' read markers: one statement.
+_CONVERSATION_ADVANCE_SQL = """
+WITH advanced AS (
+    UPDATE conversations_conversation SET last_sequence = %s, last_message_at = %s
+    WHERE id = %s
+)
+UPDATE conversations_membership m SET last_read_sequence = r.sequence
+FROM unnest(%s::bigint[], %s::bigint[]) AS r (user_id, sequence)
+WHERE m.conversation_id = %s AND m.user_id = r.user_id AND m.last_read_sequence < r.sequence
+"""
+
+
 def _conversation_messages_store(
     *, conversation_id: int, items: list[_NewMessage]
 ) -> list[Message]:
     # The row lock serialises every writer of this conversation, so sequence
     # numbers have no gaps and the duplicate check below cannot race.
-    # NO KEY UPDATE: new memberships (which take KEY SHARE on the row) are not
-    # blocked by, and cannot deadlock with, storing messages.
-    conversation = Conversation.objects.select_for_update(no_key=True).get(pk=conversation_id)
-    known = {
-        (m.sender_id, m.client_id): m
-        for m in Message.objects.filter(
-            sender_id__in={i.sender_id for i in items},
-            client_id__in={i.client_id for i in items},
+    locked = prepared_rows(_CONVERSATION_LOCK_SQL, [conversation_id])
+    if not locked:
+        raise Conversation.DoesNotExist(f"conversation {conversation_id} does not exist")
+    sequence: int = locked[0][0]
+    known: dict[tuple[int, uuid.UUID], Message] = {
+        (sender_id, client_id): _message_stored(
+            pk=pk,
+            conversation_id=conversation_id,
+            sender_id=sender_id,
+            client_id=client_id,
+            sequence=known_sequence,
+        )
+        for pk, sender_id, client_id, known_sequence in prepared_rows(
+            _MESSAGES_KNOWN_SQL,
+            [list({i.sender_id for i in items}), list({i.client_id for i in items})],
         )
     }
     # A reply may only point into the same conversation.
-    reply_targets = set(
-        Message.objects.filter(
-            conversation_id=conversation_id, pk__in={i.reply_to_id for i in items if i.reply_to_id}
-        ).values_list("pk", flat=True)
+    wanted_targets = list({i.reply_to_id for i in items if i.reply_to_id})
+    reply_targets = (
+        {pk for (pk,) in prepared_rows(_REPLY_TARGETS_SQL, [conversation_id, wanted_targets])}
+        if wanted_targets
+        else set()
     )
     stored: list[Message] = []
     new: list[Message] = []
-    sequence = conversation.last_sequence
     for item in items:
         key = (item.sender_id, item.client_id)
         message = known.get(key)
         if message is None:
             sequence += 1
             message = Message(
-                conversation=conversation,
+                conversation_id=conversation_id,
                 sender_id=item.sender_id,
                 sequence=sequence,
                 client_id=item.client_id,
@@ -447,23 +520,61 @@ def _conversation_messages_store(
             new.append(message)
         stored.append(message)
     if new:
-        Message.objects.bulk_create(new)
-        conversation.last_sequence = sequence
-        conversation.last_message_at = new[-1].created_at
-        conversation.save(update_fields=["last_sequence", "last_message_at"])
-        # Whoever writes has read everything up to what they wrote.
+        _messages_insert(conversation_id=conversation_id, messages=new)
         last_by_sender: dict[int, int] = {}
         for message in new:
             last_by_sender[message.sender_id] = message.sequence
-        for sender_id, last in last_by_sender.items():
-            Membership.objects.filter(
-                conversation_id=conversation_id, user_id=sender_id, last_read_sequence__lt=last
-            ).update(last_read_sequence=last)
+        prepared_run(
+            _CONVERSATION_ADVANCE_SQL,
+            [
+                sequence,
+                new[-1].created_at,
+                conversation_id,
+                list(last_by_sender),
+                list(last_by_sender.values()),
+                conversation_id,
+            ],
+        )
     # Idempotent: a replayed message finds its uploads already linked.
     for item, message in zip(items, stored, strict=True):
         if item.attachment_tokens:
             attachments_link(message=message, tokens=item.attachment_tokens)
     return stored
+
+
+def _message_stored(**fields: Any) -> Message:
+    """Return a Message for a row known to be stored, without reading it again."""
+    message = Message(**fields)
+    message._state.adding = False
+    message._state.db = "default"
+    return message
+
+
+def _messages_insert(*, conversation_id: int, messages: list[Message]) -> None:
+    """Insert new messages in one statement and give each its primary key."""
+    stored_at = timezone.now()
+    ids = dict(
+        prepared_rows(
+            _MESSAGES_INSERT_SQL,
+            [
+                conversation_id,
+                stored_at,
+                [m.sender_id for m in messages],
+                [m.sequence for m in messages],
+                [m.client_id for m in messages],
+                [m.event_id for m in messages],
+                [m.kind for m in messages],
+                [m.body for m in messages],
+                [m.reply_to_id for m in messages],
+                [m.created_at for m in messages],
+            ],
+        )
+    )
+    for message in messages:
+        message.pk = ids[message.sequence]
+        message.stored_at = stored_at
+        message._state.adding = False
+        message._state.db = "default"
 
 
 def _message_change_apply(envelope: Envelope) -> int | None:
@@ -518,36 +629,41 @@ def _message_change_apply(envelope: Envelope) -> int | None:
 
 
 def messages_push(*, message_ids: Sequence[int], changed_ids: Sequence[int] = ()) -> None:
-    """Push new and changed messages to every member's sockets (best effort).
+    """Push new and changed messages to every member's sockets, and announce the new ones.
 
     The channel layer may drop a push; clients then get the message from
-    PostgreSQL when they sync.  So a failure here is logged, never raised.
+    PostgreSQL when they sync.  So a push failure is logged, never raised.
+    Announcing new messages to the members who are not looking (the
+    ``notifications`` topic) must not be lost: its Kafka error is raised,
+    and the ``messages`` batch is retried.
     """
     loaded = selectors.messages_by_ids(message_ids=[*message_ids, *changed_ids])
     messages = [loaded[i] for i in message_ids if i in loaded]
-    recipients: dict[int, list[int]] = {}
-    mentionable: dict[int, set[str]] = {}
+    members = selectors.members_named(
+        conversation_ids=list({m.conversation_id for m in loaded.values()})
+    )
+    mentionable = {pk: {name.lower() for _, name in people} for pk, people in members.items()}
     sends: list[tuple[str, dict[str, Any]]] = []
     for frame_type, ids in (("message.new", message_ids), ("message.updated", changed_ids)):
         for message_id in dict.fromkeys(ids):
             message = loaded.get(message_id)
             if message is None:
                 continue
-            conversation_id = message.conversation_id
-            if conversation_id not in recipients:
-                members = selectors.members_for_push(conversation_id=conversation_id)
-                recipients[conversation_id] = [uid for uid, _ in members]
-                mentionable[conversation_id] = {name.lower() for _, name in members}
             frame = {
                 "type": frame_type,
-                "message": message_serialize(message, mentionable=mentionable[conversation_id]),
+                "message": message_serialize(
+                    message, mentionable=mentionable[message.conversation_id]
+                ),
             }
-            sends.extend((user_group(uid), frame) for uid in recipients[conversation_id])
-    try:
-        group_send_many(sends)
-    except Exception:
-        logger.exception("pushing %d messages failed; clients will catch up", len(messages))
-        return
+            sends.extend((user_group(uid), frame) for uid, _ in members[message.conversation_id])
+    if frames_push(sends):
+        _messages_pushed_log(messages=messages, members=members)
+    message_notifications_publish(messages=messages, members=members)
+
+
+def _messages_pushed_log(
+    *, messages: Sequence[Message], members: dict[int, list[tuple[int, str]]]
+) -> None:
     for message in messages:
         # created_at is the event's time: when the socket handed it to Kafka.
         latency = message_latency_observe(accepted_at=message.created_at.timestamp())
@@ -558,7 +674,7 @@ def messages_push(*, message_ids: Sequence[int], changed_ids: Sequence[int] = ()
                 "message_id": message.pk,
                 "conversation_id": message.conversation_id,
                 "sequence": message.sequence,
-                "recipients": len(recipients[message.conversation_id]),
+                "recipients": len(members[message.conversation_id]),
                 "latency_ms": round(latency * 1000, 1),
             },
         )

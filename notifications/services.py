@@ -17,7 +17,7 @@ The path of one notification:
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -77,33 +77,30 @@ def message_notify_event_id(*, message_id: int, recipient_id: int) -> uuid.UUID:
     return uuid.uuid5(_NOTIFY_NAMESPACE, f"message.notify:{message_id}:{recipient_id}")
 
 
-def message_notifications_publish(*, message_ids: Sequence[int]) -> None:
+def message_notifications_publish(
+    *, messages: Sequence[Message], members: Mapping[int, Sequence[tuple[int, str]]]
+) -> None:
     """Announce stored messages to the members who are not looking at their conversation.
 
-    Called after the messages' transaction commits.  Waits until Kafka has
-    every announcement; if it does not, raises a Kafka error, so the
-    ``messages`` batch is retried (its messages are stored once) and
-    announced again under the same event ids.
+    Called after the messages' transaction commits, with the messages and
+    each conversation's (user id, username) members the push already read.
+    Waits until Kafka has every announcement; if it does not, raises a Kafka
+    error, so the ``messages`` batch is retried (its messages are stored
+    once) and announced again under the same event ids.
     """
-    messages = list(
-        Message.objects.filter(
-            pk__in=message_ids, kind=Message.Kind.TEXT, deleted_at__isnull=True
-        ).order_by("conversation_id", "sequence")
-    )
     by_conversation: dict[int, list[Message]] = defaultdict(list)
-    for message in messages:
-        by_conversation[message.conversation_id].append(message)
+    for message in sorted(messages, key=lambda m: (m.conversation_id, m.sequence)):
+        if message.kind == Message.Kind.TEXT and message.deleted_at is None:
+            by_conversation[message.conversation_id].append(message)
     envelopes: list[Envelope] = []
     for conversation_id, items in by_conversation.items():
-        members = dict(
-            Membership.objects.filter(conversation_id=conversation_id).values_list(
-                "user_id", "user__username"
-            )
+        people = members[conversation_id]
+        viewers = viewing_user_ids(
+            conversation_id=conversation_id, user_ids=[uid for uid, _ in people]
         )
-        viewers = viewing_user_ids(conversation_id=conversation_id, user_ids=list(members))
         for message in items:
             mentioned = mentioned_usernames(message.body)
-            for member_id, username in members.items():
+            for member_id, username in people:
                 if member_id == message.sender_id or member_id in viewers:
                     continue
                 envelopes.append(

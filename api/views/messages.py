@@ -142,10 +142,8 @@ class MessageView(APIView):
         """Return one message."""
         found = _member_message(request, message_id)
         message = selectors.messages_by_ids(message_ids=[found.pk])[found.pk]
-        mentionable = {
-            name.lower()
-            for _, name in selectors.members_for_push(conversation_id=found.conversation_id)
-        }
+        members = selectors.members_named(conversation_ids=[found.conversation_id])
+        mentionable = {name.lower() for _, name in members[found.conversation_id]}
         return Response(MessageSerializer(message, context={"mentionable": mentionable}).data)
 
     @extend_schema(

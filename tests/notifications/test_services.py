@@ -7,6 +7,7 @@ from django.conf import settings
 from django.utils import timezone
 from kafka import KafkaConsumer
 
+from conversations import selectors as conversation_selectors
 from conversations.models import Conversation, Membership
 from messenger.kafka.events import (
     ContactRequestReceived,
@@ -232,8 +233,9 @@ def test_messages_are_announced_to_members_not_looking_with_stable_ids(kafka_top
     asyncio.run(viewing_set(user_id=carol.pk, channel_name="carol-tab", conversation_id=group.pk))
     try:
         message = stored_message(conversation=group, sender=alice, body="hi @bob")
-        services.message_notifications_publish(message_ids=[message.pk])
-        services.message_notifications_publish(message_ids=[message.pk])
+        members = conversation_selectors.members_named(conversation_ids=[group.pk])
+        for _ in range(2):
+            services.message_notifications_publish(messages=[message], members=members)
     finally:
         asyncio.run(viewing_leave(user_id=carol.pk, channel_name="carol-tab"))
 
