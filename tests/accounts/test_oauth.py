@@ -135,7 +135,7 @@ def test_github_sign_in_creates_the_account_and_logs_in(settings) -> None:
     query = start(again, "github")
     again.get("/accounts/github/login/callback/", {"code": "c2", "state": query["state"][0]})
     assert logged_in_user(again) == user
-    assert User.objects.count() == 1
+    assert User.objects.filter(email="octo@example.com").count() == 1
 
 
 @responses.activate
@@ -168,7 +168,8 @@ def test_a_forged_state_is_refused(settings) -> None:
     assert response.status_code == 401
     assert b"Third-Party Login Failure" in response.content
     assert logged_in_user(client) is None
-    assert not User.objects.exists()
+    assert not User.objects.filter(email="octo@example.com").exists()
+    assert not SocialAccount.objects.exists()
     assert not responses.calls  # no token exchange was attempted
 
 
@@ -187,7 +188,8 @@ def test_a_provider_error_is_a_clear_page_not_a_500(settings) -> None:
     )
     assert response.status_code == 401
     assert b"Third-Party Login Failure" in response.content
-    assert not User.objects.exists()
+    assert not User.objects.filter(email="octo@example.com").exists()
+    assert not SocialAccount.objects.exists()
     # The person cancelled at the provider.
     query = start(client, "github")
     cancelled = client.get(
