@@ -1,7 +1,8 @@
 """Full-text search over the messages of one's own conversations.
 
 PostgreSQL does the work: ``Message.search_vector`` is a stored
-``to_tsvector('simple', body)`` with a GIN index (``message_search``), the
+``to_tsvector('simple', body)`` with a GIN index (``message_search_recent``,
+the words and the id group of each message), the
 query goes through ``websearch_to_tsquery`` (words, ``"quoted phrases"``,
 ``or``, ``-not``; it never raises a syntax error, whatever is typed), and
 ``ts_headline`` cuts the snippets.  Results are newest first, as people look
@@ -9,23 +10,27 @@ for a message they remember.
 
 The newest messages are searched first (:data:`RECENT_WINDOWS`), the whole
 history only when they hold too few matches: a query's cost then depends on
-how common its words are, not on how many messages there are in all.
+how common its words are, not on how many messages there are in all.  A
+window is asked of the index as its id groups (:func:`message_id_buckets_q`),
+so the index yields the window's matches only, not every match in history.
 """
 
+import operator
 import re
 from dataclasses import dataclass
+from functools import reduce
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchHeadline, SearchQuery
 from django.db import connection, transaction
-from django.db.models import Max, QuerySet, Value
-from django.db.models.functions import Replace
+from django.db.models import BigIntegerField, Max, Q, QuerySet, Value
+from django.db.models.functions import Cast, Replace
 from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from accounts.models import User
-from conversations.models import Membership, Message
+from conversations.models import MESSAGE_ID_BUCKET, Membership, Message, message_id_bucket
 from messenger.errors import RuleError
 
 # Private-use characters mark the matches in ts_headline's output; the text
@@ -77,7 +82,8 @@ def messages_search_queryset(
 ) -> QuerySet[Message]:
     """Return one pass of :func:`messages_search` (for EXPLAIN and tests).
 
-    ``after_id`` narrows the pass to messages with a greater id.
+    ``after_id`` narrows the pass to messages with a greater id; with
+    ``before_id`` too, the index is asked for that window's id buckets only.
     """
     search = SearchQuery(query, search_type="websearch", config="simple")
     memberships = Membership.objects.filter(user=user)
@@ -101,6 +107,10 @@ def messages_search_queryset(
         messages = messages.filter(pk__lt=before_id)
     if after_id is not None:
         messages = messages.filter(pk__gt=after_id)
+        if before_id is not None:
+            messages = messages.alias(id_bucket=message_id_bucket()).filter(
+                message_id_buckets_q(after_id=after_id, before_id=before_id)
+            )
     return (
         messages.annotate(
             # Computed for the returned rows only (after the LIMIT).
@@ -121,6 +131,19 @@ def messages_search_queryset(
         .prefetch_related("sender")
         .order_by("-id")[:limit]
     )
+
+
+def message_id_buckets_q(*, after_id: int, before_id: int) -> Q:
+    """Return the id buckets (groups) of the ids between the two, as the index holds them.
+
+    The same window as ``after_id < id < before_id``, coarser: with it the
+    GIN index (``message_search_recent``) yields only the window's matches
+    instead of every match of the words in the whole history.  One equality
+    a bucket, not a range: a range reads all of the buckets' ids out of the
+    index, an equality lets it step over them to the words' matches.
+    """
+    buckets = range(after_id // MESSAGE_ID_BUCKET, (before_id - 1) // MESSAGE_ID_BUCKET + 1)
+    return reduce(operator.or_, (Q(id_bucket=Cast(Value(b), BigIntegerField())) for b in buckets))
 
 
 def snippet_html(headline: str) -> SafeString:
@@ -164,7 +187,7 @@ def messages_search(
                     query=cleaned,
                     conversation_id=conversation_id,
                     sender_id=sender_id,
-                    before_id=before_id,
+                    before_id=top,
                     after_id=None if whole else top - window,  # type: ignore[operator]
                     limit=limit,
                 )
