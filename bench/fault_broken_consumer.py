@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,14 +39,18 @@ class CommitFirstRunner(ConsumerRunner):
         super().__init__(**kwargs)
         self.store_delay = store_delay
 
-    def _process_partition(
-        self, consumer: KafkaConsumer, tp: TopicPartition, records: Sequence[ConsumerRecord]
+    def _process_batch(
+        self,
+        consumer: KafkaConsumer,
+        topic: Topic,
+        parts: Mapping[TopicPartition, Sequence[ConsumerRecord]],
     ) -> None:
-        self._commit(consumer, tp, records[-1].offset + 1)
+        self._commit(consumer, {tp: part[-1].offset + 1 for tp, part in parts.items()})
+        count = sum(len(part) for part in parts.values())
         # The matrix kills this process when it sees this line.
-        print(f"committed {len(records)} records of {tp} before storing them", flush=True)
+        print(f"committed {count} records of {topic.value} before storing them", flush=True)
         time.sleep(self.store_delay)
-        super()._process_partition(consumer, tp, records)
+        super()._process_batch(consumer, topic, parts)
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -171,8 +171,11 @@ class ConsumerRunner:
                 batches = consumer.poll(timeout_ms=self.poll_timeout_ms)
                 if consumer.assignment():
                     self.assigned.set()
+                by_topic: dict[Topic, dict[TopicPartition, list[ConsumerRecord]]] = {}
                 for tp, records in batches.items():
-                    self._process_partition(consumer, tp, records)
+                    by_topic.setdefault(topic_from_name(tp.topic), {})[tp] = records
+                for topic, parts in by_topic.items():
+                    self._process_batch(consumer, topic, parts)
                 if time.monotonic() - lag_measured > LAG_REFRESH_SECONDS:
                     self._lag_measure(consumer)
                     lag_measured = time.monotonic()
@@ -182,10 +185,19 @@ class ConsumerRunner:
             connections.close_all()
             logger.info("consumer stopped: %s", self.stats)
 
-    def _process_partition(
-        self, consumer: KafkaConsumer, tp: TopicPartition, records: Sequence[ConsumerRecord]
+    def _process_batch(
+        self,
+        consumer: KafkaConsumer,
+        topic: Topic,
+        parts: Mapping[TopicPartition, Sequence[ConsumerRecord]],
     ) -> None:
-        topic = topic_from_name(tp.topic)
+        """Apply one poll's records of a topic, from all its partitions, as one batch.
+
+        One transaction, one push and one offset commit for the whole poll:
+        per partition, they were most of a busy consumer's time.  Each
+        partition's records stay in order (a conversation lives in one).
+        """
+        records = [record for part in parts.values() for record in part]
         started = time.monotonic()
         backoff = 0.5
         while True:
@@ -201,20 +213,21 @@ class ConsumerRunner:
                 KAFKA_BATCH_RETRIES.labels(topic.value).inc()
                 logger.warning("%s batch failed, retrying in %.1fs: %s", topic.value, backoff, exc)
                 if self._stopping.wait(backoff):
-                    return  # Leave the offsets for whoever owns the partition next.
+                    return  # Leave the offsets for whoever owns the partitions next.
                 backoff = min(backoff * 2, RETRY_BACKOFF_MAX_SECONDS)
-        self._commit(consumer, tp, records[-1].offset + 1)
-        self._lag_record(consumer, tp, records[-1].offset + 1)
+        self._commit(consumer, {tp: part[-1].offset + 1 for tp, part in parts.items()})
+        for tp, part in parts.items():
+            self._lag_record(consumer, tp, part[-1].offset + 1)
         KAFKA_BATCH_SECONDS.labels(topic.value).observe(time.monotonic() - started)
         KAFKA_CONSUMED.labels(topic.value).inc(len(records))
         self.stats.batches += 1
         self.stats.count(self.stats.processed, topic, handled)
         logger.info(
-            "%s[%d] %d events up to offset %d in %.1f ms",
+            "%s %d events of %d partitions (%s) in %.1f ms",
             topic.value,
-            tp.partition,
             len(records),
-            records[-1].offset,
+            len(parts),
+            ", ".join(f"{tp.partition}@{part[-1].offset}" for tp, part in parts.items()),
             (time.monotonic() - started) * 1000,
         )
 
@@ -315,13 +328,15 @@ class ConsumerRunner:
             if position is not None:
                 self._lag_record(consumer, tp, position)
 
-    def _commit(self, consumer: KafkaConsumer, tp: TopicPartition, offset: int) -> None:
+    def _commit(self, consumer: KafkaConsumer, offsets: Mapping[TopicPartition, int]) -> None:
         try:
-            consumer.commit({tp: OffsetAndMetadata(offset, "", -1)})
+            consumer.commit(
+                {tp: OffsetAndMetadata(offset, "", -1) for tp, offset in offsets.items()}
+            )
         except KafkaError as exc:
             # The partition moved to another consumer during the batch (a
             # rebalance: CommitFailedError, RebalanceInProgressError), or the
             # group coordinator is away (a broker down).  The batch is stored:
             # whoever reads it again applies nothing twice, and a later
             # commit covers it.  Raising would end the consumer process.
-            logger.warning("commit of %s@%d failed: %s", tp, offset, exc)
+            logger.warning("commit of %s failed: %s", dict(offsets), exc)
