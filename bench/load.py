@@ -46,6 +46,7 @@ from bench import load_servers  # noqa: E402
 from bench.load_clients import worker_main  # noqa: E402
 
 RUN = uuid.uuid4().hex[:8]
+APPLICATIONS = {"app": "messenger.asgi:application", "baseline": "bench.load_baseline:application"}
 SCENARIOS = ["hops", "rate10", "rate500", "sustained", "groups", "idle", "growth"]
 TARGETS = {
     "rate10": "p50 <= 8 ms, p99 <= 25 ms",
@@ -219,8 +220,14 @@ class Bench:
         self.phases: list[Phase] = []
         self.extra: dict[str, Any] = {}
         self.group = f"load-{RUN}"
-        self.app_port = load_servers.free_port()
-        self.baseline_port = load_servers.free_port()
+        # Web processes per server: clients are spread over them as a load
+        # balancer would; pushes cross between them through the channel layer.
+        webs = max(1, args.web_processes)
+        self.ports = {
+            "app": [load_servers.free_port() for _ in range(webs)],
+            "baseline": [load_servers.free_port() for _ in range(webs)],
+        }
+        self.app_port = self.ports["app"][0]
         self.procs: dict[str, subprocess.Popen] = {}
         from django.db import connection
 
@@ -230,12 +237,11 @@ class Bench:
     def start(self) -> None:
         """Start the app's daphne and consumer and the baseline's daphne."""
         self.procs["consumer"] = load_servers.consumer_start(self.group, self.env, self.log)
-        self.procs["daphne"] = load_servers.daphne_start(
-            "messenger.asgi:application", self.app_port, self.env, self.log
-        )
-        self.procs["baseline"] = load_servers.daphne_start(
-            "bench.load_baseline:application", self.baseline_port, self.env, self.log
-        )
+        for server, application in APPLICATIONS.items():
+            for n, port in enumerate(self.ports[server]):
+                self.procs[f"{server}-web{n}"] = load_servers.daphne_start(
+                    application, port, self.env, self.log
+                )
 
     def stop(self) -> None:
         """Stop every server process the benchmark started."""
@@ -243,9 +249,9 @@ class Bench:
 
     def restart_daphne(self) -> None:
         """Replace the app's daphne with a fresh process (the idle scenario's memory)."""
-        load_servers.stop([self.procs["daphne"]])
-        self.procs["daphne"] = load_servers.daphne_start(
-            "messenger.asgi:application", self.app_port, self.env, self.log
+        load_servers.stop([self.procs["app-web0"]])
+        self.procs["app-web0"] = load_servers.daphne_start(
+            APPLICATIONS["app"], self.app_port, self.env, self.log
         )
 
     # -- phases ----------------------------------------------------------
@@ -284,9 +290,11 @@ class Bench:
         ``sends`` cycles: (sender's user index, conversation, expected deliveries).
         """
         warmup = self.args.warmup if warmup is None else warmup
-        port = self.app_port if server == "app" else self.baseline_port
+        ports = self.ports[server]
         workers = self.args.generators
-        generators = Generators(workers, f"ws://127.0.0.1:{port}/ws/", f"http://127.0.0.1:{port}")
+        generators = Generators(
+            workers, f"ws://127.0.0.1:{ports[0]}/ws/", f"http://127.0.0.1:{ports[0]}"
+        )
         try:
             per_worker: list[list[dict[str, Any]]] = [[] for _ in range(workers)]
             local: dict[int, tuple[int, int]] = {}
@@ -294,6 +302,9 @@ class Bench:
                 w = n % workers
                 local[client["index"]] = (w, len(per_worker[w]))
                 client = {**client, "query": ""} if server == "app" else {**client, "session": ""}
+                port = ports[n % len(ports)]
+                client["url"] = f"ws://127.0.0.1:{port}/ws/"
+                client["origin"] = f"http://127.0.0.1:{port}"
                 per_worker[w].append(client)
             connected = generators.call(
                 "connect",
@@ -350,12 +361,13 @@ class Bench:
         print(result.line(), flush=True)
         return result
 
-    def sampler(self, server: str, generator_pids: list[int]) -> load_servers.Sampler:
+    def sampler(
+        self, server: str, generator_pids: list[int], *, only_first_web: bool = False
+    ) -> load_servers.Sampler:
         """Return a sampler of every process that takes part in a phase."""
+        webs = 1 if only_first_web else len(self.ports[server])
         groups = {
-            "daphne": load_servers.pids(
-                [self.procs["daphne" if server == "app" else "baseline"].pid]
-            ),
+            "daphne": load_servers.pids([self.procs[f"{server}-web{n}"].pid for n in range(webs)]),
         }
         if server == "app":
             groups["consumer"] = load_servers.pids([self.procs["consumer"].pid])
@@ -478,7 +490,9 @@ class Bench:
         )
         figures: dict[str, Any] = {}
         try:
-            before = load_servers.Sampler(groups=self.sampler("app", []).groups)
+            before = load_servers.Sampler(
+                groups=self.sampler("app", [], only_first_web=True).groups
+            )
             before.start()
             time.sleep(2)
             figures["daphne_rss_mib_before"] = before.stop()["daphne"].peak_rss / 2**20
@@ -506,7 +520,7 @@ class Bench:
                 if keepalive:
                     generators.call("keepalive_start", [{"every": keepalive}] * workers)
                     time.sleep(5)
-                sampler = self.sampler("app", generators.pids)
+                sampler = self.sampler("app", generators.pids, only_first_web=True)
                 sampler.start()
                 answers = generators.call("idle", [{"seconds": hold}] * workers)
                 usage = sampler.stop()
@@ -677,6 +691,12 @@ def main() -> None:
     parser.add_argument("--sustained", type=float, default=600, help="seconds of the 1,000/s run")
     parser.add_argument("--warmup", type=float, default=10, help="seconds left out of latency")
     parser.add_argument("--generators", type=int, default=3, help="client processes")
+    parser.add_argument(
+        "--web-processes",
+        type=int,
+        default=1,
+        help="daphne processes per server (app and baseline); idle uses one",
+    )
     parser.add_argument("--keepalive", type=float, default=30, help="seconds between pings")
     parser.add_argument("--idle-sockets", type=int, default=10_000)
     parser.add_argument("--hop-samples", type=int, default=300)

@@ -114,8 +114,8 @@ class Generator:
                 for attempt in range(5):
                     try:
                         ws = await websockets.connect(
-                            self.url + client.get("query", ""),
-                            origin=self.origin,  # type: ignore[arg-type]
+                            client.get("url", self.url) + client.get("query", ""),
+                            origin=client.get("origin", self.origin),
                             additional_headers=headers,
                             ping_interval=None,
                             compression=None,
