@@ -689,6 +689,12 @@ def main() -> None:
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("--duration", type=float, default=60, help="seconds per phase")
     parser.add_argument("--sustained", type=float, default=600, help="seconds of the 1,000/s run")
+    parser.add_argument(
+        "--sustained-rate", type=float, default=1000, help="messages/s of the sustained run"
+    )
+    parser.add_argument(
+        "--growth-rate", type=float, default=500, help="messages/s of each growth step"
+    )
     parser.add_argument("--warmup", type=float, default=10, help="seconds left out of latency")
     parser.add_argument("--generators", type=int, default=3, help="client processes")
     parser.add_argument(
@@ -729,13 +735,13 @@ def main() -> None:
         if "rate500" in wanted:
             bench.pairs("rate500", 500, args.duration)
         if "sustained" in wanted:
-            bench.pairs("sustained", 1000, args.sustained, lag=True)
+            bench.pairs("sustained", args.sustained_rate, args.sustained, lag=True)
         if "groups" in wanted:
             bench.groups(3000, args.duration)
         if "idle" in wanted:
             bench.idle(args.idle_sockets, args.duration)
         if "growth" in wanted:
-            bench.growth(500, args.duration)
+            bench.growth(args.growth_rate, args.duration)
         bench.hops_compare()
     finally:
         bench.stop()
