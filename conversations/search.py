@@ -83,7 +83,8 @@ def messages_search_queryset(
     """Return one pass of :func:`messages_search` (for EXPLAIN and tests).
 
     ``after_id`` narrows the pass to messages with a greater id; with
-    ``before_id`` too, the index is asked for that window's id buckets only.
+    ``before_id`` too, and a window of at most a quarter of the ids below
+    ``before_id``, the index is asked for that window's id buckets only.
     """
     search = SearchQuery(query, search_type="websearch", config="simple")
     memberships = Membership.objects.filter(user=user)
@@ -107,7 +108,10 @@ def messages_search_queryset(
         messages = messages.filter(pk__lt=before_id)
     if after_id is not None:
         messages = messages.filter(pk__gt=after_id)
-        if before_id is not None:
+        if before_id is not None and (before_id - after_id) * 4 <= before_id:
+            # A window of most of the history is cheaper read as the words'
+            # matches: one bucket at a time costs more than it skips (1m:
+            # 9 ms against 3 ms for the 1,000,000 newest of 1,100,000).
             messages = messages.alias(id_bucket=message_id_bucket()).filter(
                 message_id_buckets_q(after_id=after_id, before_id=before_id)
             )
