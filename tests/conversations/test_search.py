@@ -10,10 +10,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from conversations.models import MESSAGE_ID_BUCKET, Message, message_id_bucket
+from conversations.models import MESSAGE_ID_BUCKET, Message, message_id_buckets_q
 from conversations.search import (
     SearchError,
-    message_id_buckets_q,
     messages_search,
     messages_search_queryset,
 )
@@ -181,13 +180,11 @@ def newest_ids_from(first_id: int) -> None:
 
 
 def test_the_id_groups_of_a_window_are_what_the_search_index_is_asked(chat, alice) -> None:
-    # Groups of 65,536 ids: the window 131,069 < id < 131,075 spans groups 1 and 2.
+    # Groups of 65,536 ids: ids 131,070 to 131,073 are in groups 1 and 2.
     newest_ids_from(2 * MESSAGE_ID_BUCKET - 2)
     say(chat, alice, *[f"zebra {n}" for n in range(4)])
-    window = Message.objects.alias(id_bucket=message_id_bucket()).filter(
-        message_id_buckets_q(
-            after_id=2 * MESSAGE_ID_BUCKET - 3, before_id=2 * MESSAGE_ID_BUCKET + 3
-        ),
+    window = Message.objects.filter(
+        message_id_buckets_q(first_id=2 * MESSAGE_ID_BUCKET - 2, last_id=2 * MESSAGE_ID_BUCKET + 1),
         search_vector=SearchQuery("zebra", config="simple"),
     )
     sql, params = window.query.sql_with_params()
@@ -236,7 +233,8 @@ def test_passes_over_windows_that_span_id_groups_find_what_one_pass_over_all_fin
     say(chat, alice, *[f"new kiwi {n}" for n in range(3)])
     monkeypatch.setattr("conversations.search.RECENT_WINDOWS", ())
     whole = bodies(messages_search(user=alice, query="kiwi", limit=5))
-    # Windows of 5 and 25 ids: the second one crosses into the next group.
+    # Windows of 5 and 25 ids, searched as whole groups of ids: the first
+    # one is group 3 (196,608 on), the second one reaches into group 2.
     monkeypatch.setattr("conversations.search.RECENT_WINDOWS", (5, 25))
 
     with CaptureQueriesContext(connection) as captured:
@@ -246,12 +244,14 @@ def test_passes_over_windows_that_span_id_groups_find_what_one_pass_over_all_fin
         windowed == whole == ["new kiwi 2", "new kiwi 1", "new kiwi 0", "old kiwi 3", "old kiwi 2"]
     )
     passes = [q["sql"] for q in captured.captured_queries if "websearch_to_tsquery" in q["sql"]]
-    assert len(passes) == 3
-    # Ids 196,588 to 196,624; group 3 starts at 196,608.
+    # Ids 196,588 to 196,624: group 3 holds the three new kiwis, the second
+    # pass finds the old ones in group 2, and no third pass is needed.
+    assert len(passes) == 2
     assert "/ 65536) = (3)::bigint" in passes[0]
     assert "/ 65536) = (2)::bigint" not in passes[0]
     assert "/ 65536) = (2)::bigint OR" in passes[1]
-    assert "/ 65536)" not in passes[2]
+    assert "/ 65536) = (3)::bigint" in passes[1]
+    assert '"conversations_message"."id" > ' not in passes[0] + passes[1]
 
 
 # ------------------------------------------------------------------ page ---
@@ -333,6 +333,8 @@ def test_the_newest_messages_are_searched_first_and_the_rest_only_when_needed(
     chat, alice, monkeypatch
 ) -> None:
     monkeypatch.setattr("conversations.search.RECENT_WINDOWS", (5, 20))
+    # Groups of one id: the windows are exactly the newest 5 and 20 ids.
+    monkeypatch.setattr("conversations.models.MESSAGE_ID_BUCKET", 1)
     say(chat, alice, *[f"old kiwi {n}" for n in range(4)])
     say(chat, alice, *[f"filler {n}" for n in range(30)])
     say(chat, alice, *[f"new kiwi {n}" for n in range(3)])
