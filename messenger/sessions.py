@@ -7,13 +7,19 @@ key changes (a password change cycles it) they reconnect with the new one; and
 """
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from channels.sessions import CookieMiddleware, SessionMiddleware
+from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.contrib.sessions.models import Session
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
@@ -78,11 +84,21 @@ async def _push_async(group: str, message: dict[str, Any]) -> None:
         logger.exception("telling the sockets of a session failed")
 
 
-def session_expiry(*, session_key: str, user_id: int) -> datetime | None:
-    """Return when the session stops authenticating the user; None if it already has.
+@dataclass(frozen=True)
+class SessionLogin:
+    """Who a login session authenticates, and until when."""
 
-    It has when it was deleted or expired, belongs to someone else, or was
-    made before the user's password changed (Django's session hash check).
+    user: User
+    expires_at: datetime
+
+
+def session_login(*, session_key: str) -> SessionLogin | None:
+    """Return who the session authenticates and until when; None if nobody.
+
+    Nobody when it was deleted or expired, names no user or a backend no
+    longer configured, its user is inactive, or it was made before the
+    user's password changed (Django's session hash check): what
+    ``django.contrib.auth.get_user`` checks, in one call.
     """
     session = Session.objects.filter(
         session_key=session_key, expire_date__gt=timezone.now()
@@ -90,13 +106,61 @@ def session_expiry(*, session_key: str, user_id: int) -> datetime | None:
     if session is None:
         return None
     data = session.get_decoded()
-    if str(data.get(SESSION_KEY)) != str(user_id) or not data.get(BACKEND_SESSION_KEY):
+    user_id = data.get(SESSION_KEY)
+    if user_id is None or data.get(BACKEND_SESSION_KEY) not in settings.AUTHENTICATION_BACKENDS:
         return None
-    user = User.objects.filter(pk=user_id, is_active=True).first()
+    try:
+        pk = User._meta.pk.to_python(user_id)
+    except ValidationError:
+        return None
+    user = User.objects.filter(pk=pk, is_active=True).first()
     if user is None:
         return None
     stored_hash = data.get(HASH_SESSION_KEY) or ""
     hashes = [user.get_session_auth_hash(), *user.get_session_auth_fallback_hash()]
     if not any(constant_time_compare(stored_hash, expected) for expected in hashes):
         return None
-    return session.expire_date
+    return SessionLogin(user=user, expires_at=session.expire_date)
+
+
+def session_expiry(*, session_key: str, user_id: int) -> datetime | None:
+    """Return when the session stops authenticating the user; None if it already has."""
+    login = session_login(session_key=session_key)
+    if login is None or login.user.pk != user_id:
+        return None
+    return login.expires_at
+
+
+class SessionAuthMiddleware:
+    """Put the session's user (or an anonymous one) and its expiry in a socket's scope.
+
+    Channels' ``AuthMiddleware`` loads the session and the user in two calls
+    on the one thread daphne runs every socket's database work on, and the
+    socket then checked the session's expiry in a third: a storm of
+    reconnecting tabs queued behind itself and everybody's messages.  This
+    is one call, off that thread (it needs no other call's state).  Below
+    ``SessionMiddleware``, which finds the session key in the cookie.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        session = scope.get("session")
+        key = session.session_key if session is not None else None
+        login = (
+            await database_sync_to_async(session_login, thread_sensitive=False)(session_key=key)
+            if key
+            else None
+        )
+        scope = {
+            **scope,
+            "user": login.user if login is not None else AnonymousUser(),
+            "session_expires_at": login.expires_at if login is not None else None,
+        }
+        return await self.inner(scope, receive, send)
+
+
+def session_auth_stack(inner: Any) -> Any:
+    """Return the cookie, session and session-login middleware around ``inner``."""
+    return CookieMiddleware(SessionMiddleware(SessionAuthMiddleware(inner)))
