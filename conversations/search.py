@@ -1,8 +1,8 @@
 """Full-text search over the messages of one's own conversations.
 
 PostgreSQL does the work: ``Message.search_vector`` is a stored
-``to_tsvector('simple', body)`` with a GIN index (``message_search_recent``,
-the words and the id group of each message), the
+``to_tsvector('simple', body)`` with a GIN index (``message_group_search``,
+the id group and the words of each message), the
 query goes through ``websearch_to_tsquery`` (words, ``"quoted phrases"``,
 ``or``, ``-not``; it never raises a syntax error, whatever is typed), and
 ``ts_headline`` cuts the snippets.  Results are newest first, as people look
