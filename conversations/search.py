@@ -174,8 +174,16 @@ def messages_search(
         # for a word in a few thousand messages instead of fetching just
         # those from the GIN index (measured: 1.5 s against 0.5 s under load).
         cursor.execute("SET LOCAL random_page_cost = 1.1")
+        found: list[Message] = []
+        searched = 0  # the window of the last pass (none yet: nothing is skipped)
         for window in (*RECENT_WINDOWS, None):
             whole = window is None or window >= top
+            if window is not None and not whole and 2 * len(found) * window < limit * searched:
+                # At the last pass's density this window holds less than half
+                # a page: a pass over it would most likely be followed by one
+                # over the next (measured: p95 -15% at 1m and 10m).
+                continue
+            searched = window or 0
             found = list(
                 messages_search_queryset(
                     user=user,

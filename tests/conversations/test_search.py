@@ -330,6 +330,24 @@ def test_the_search_vector_keeps_detailed_statistics() -> None:
         assert cursor.fetchone()[0] == 10000
 
 
+def test_a_window_that_would_hold_too_few_matches_is_skipped(chat, alice, monkeypatch) -> None:
+    monkeypatch.setattr("conversations.search.RECENT_WINDOWS", (5, 20))
+    monkeypatch.setattr("conversations.models.MESSAGE_ID_BUCKET", 1)
+    say(chat, alice, *[f"old kiwi {n}" for n in range(6)])
+    say(chat, alice, *[f"filler {n}" for n in range(30)])
+
+    with CaptureQueriesContext(connection) as captured:
+        found = bodies(messages_search(user=alice, query="kiwi", limit=5))
+
+    assert found == ["old kiwi 5", "old kiwi 4", "old kiwi 3", "old kiwi 2", "old kiwi 1"]
+    # None in the newest 5 ids: none expected in the newest 20 either, so
+    # the whole history comes next.
+    passes = [q["sql"] for q in captured.captured_queries if "websearch_to_tsquery" in q["sql"]]
+    assert len(passes) == 2
+    assert '"conversations_message"."id" / 1' in passes[0]
+    assert '"conversations_message"."id" / 1' not in passes[1]
+
+
 def test_the_newest_messages_are_searched_first_and_the_rest_only_when_needed(
     chat, alice, monkeypatch
 ) -> None:
