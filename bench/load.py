@@ -236,7 +236,9 @@ class Bench:
     # -- servers ---------------------------------------------------------
     def start(self) -> None:
         """Start the app's daphne and consumer and the baseline's daphne."""
-        self.procs["consumer"] = load_servers.consumer_start(self.group, self.env, self.log)
+        # Several consumer processes share the topics' partitions as one group.
+        for n in range(max(1, self.args.consumers)):
+            self.procs[f"consumer{n}"] = load_servers.consumer_start(self.group, self.env, self.log)
         for server, application in APPLICATIONS.items():
             for n, port in enumerate(self.ports[server]):
                 self.procs[f"{server}-web{n}"] = load_servers.daphne_start(
@@ -370,7 +372,9 @@ class Bench:
             "daphne": load_servers.pids([self.procs[f"{server}-web{n}"].pid for n in range(webs)]),
         }
         if server == "app":
-            groups["consumer"] = load_servers.pids([self.procs["consumer"].pid])
+            groups["consumer"] = load_servers.pids(
+                [proc.pid for name, proc in self.procs.items() if name.startswith("consumer")]
+            )
         groups.update(load_servers.service_processes(self.database))
         groups["generator"] = load_servers.pids([os.getpid(), *generator_pids])
         return load_servers.Sampler(groups=groups)
@@ -699,6 +703,9 @@ def main() -> None:
     )
     parser.add_argument("--warmup", type=float, default=10, help="seconds left out of latency")
     parser.add_argument("--generators", type=int, default=3, help="client processes")
+    parser.add_argument(
+        "--consumers", type=int, default=1, help="run_kafka_consumers processes (one group)"
+    )
     parser.add_argument(
         "--web-processes",
         type=int,
