@@ -100,13 +100,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         session = self.scope.get("session")
         if session is not None and session.session_key and self.scope.get("token") is None:
             self.session_key = session.session_key
-            if "session_expires_at" in self.scope:
-                # SessionAuthMiddleware read it with the user.
-                self.session_expires_at = self.scope["session_expires_at"]
-            else:
-                self.session_expires_at = await database_sync_to_async(session_expiry)(
-                    session_key=self.session_key, user_id=user.pk
-                )
+            # SessionAuthMiddleware read it with the user (None: nobody's).
+            self.session_expires_at = self.scope.get("session_expires_at")
             if self.session_expires_at is None:
                 await self.close(code=CLOSE_UNAUTHENTICATED)
                 return

@@ -480,11 +480,13 @@ def _conversation_messages_store(
     sequence: int = locked[0][0]
     known: dict[tuple[int, uuid.UUID], Message] = {
         (sender_id, client_id): _message_stored(
-            pk=pk,
-            conversation_id=conversation_id,
-            sender_id=sender_id,
-            client_id=client_id,
-            sequence=known_sequence,
+            Message(
+                pk=pk,
+                conversation_id=conversation_id,
+                sender_id=sender_id,
+                client_id=client_id,
+                sequence=known_sequence,
+            )
         )
         for pk, sender_id, client_id, known_sequence in prepared_rows(
             _MESSAGES_KNOWN_SQL,
@@ -542,9 +544,8 @@ def _conversation_messages_store(
     return stored
 
 
-def _message_stored(**fields: Any) -> Message:
-    """Return a Message for a row known to be stored, without reading it again."""
-    message = Message(**fields)
+def _message_stored(message: Message) -> Message:
+    """Mark a Message as the stored row it stands for, without reading it again."""
     message._state.adding = False
     message._state.db = "default"
     return message
@@ -573,8 +574,7 @@ def _messages_insert(*, conversation_id: int, messages: list[Message]) -> None:
     for message in messages:
         message.pk = ids[message.sequence]
         message.stored_at = stored_at
-        message._state.adding = False
-        message._state.db = "default"
+        _message_stored(message)
 
 
 def _message_change_apply(envelope: Envelope) -> int | None:
