@@ -177,12 +177,21 @@ def session_cookie(user: User) -> str:
 
 
 async def socket_connect(
-    user: User | None, *, origin: bytes = b"http://testserver"
+    user: User | None,
+    *,
+    origin: bytes = b"http://testserver",
+    session_key: str | None = None,
 ) -> tuple[WebsocketCommunicator, bool, int | str | None]:
-    """Open a socket through the full ASGI stack (origin check, session auth)."""
+    """Open a socket through the full ASGI stack (origin check, session auth).
+
+    With the user's fresh login session, or with the cookie of ``session_key``.
+    """
     headers = [(b"origin", origin), (b"host", b"testserver")]
     if user is not None:
         cookie = await database_sync_to_async(session_cookie)(user)
+        headers.append((b"cookie", cookie.encode()))
+    elif session_key is not None:
+        cookie = f"{settings.SESSION_COOKIE_NAME}={session_key}"
         headers.append((b"cookie", cookie.encode()))
     communicator = WebsocketCommunicator(application, "/ws/", headers=headers)
     connected, code = await communicator.connect(timeout=10)

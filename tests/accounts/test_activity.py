@@ -2,13 +2,12 @@
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
+from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
 from conversations.consumers import CLOSE_SESSION_ENDED
-from messenger.asgi import application
 from messenger.kafka.topics import Topic
 from tests.conftest import receive_until, socket_connect
 from tests.factories import PASSWORD, UserFactory, make_contacts
@@ -47,17 +46,10 @@ async def test_logging_out_closes_the_sockets_of_that_session_only(
     ann = await database_sync_to_async(UserFactory)(username="ann")
     browser = Client()
     assert await database_sync_to_async(browser.login)(username="ann", password=PASSWORD)
-    cookie = f"sessionid={browser.cookies['sessionid'].value}"
-    same_session = WebsocketCommunicator(
-        application,
-        "/ws/",
-        headers=[
-            (b"origin", b"http://testserver"),
-            (b"host", b"testserver"),
-            (b"cookie", cookie.encode()),
-        ],
+    same_session, connected, _ = await socket_connect(
+        None, session_key=browser.cookies[settings.SESSION_COOKIE_NAME].value
     )
-    assert (await same_session.connect())[0]
+    assert connected
     other_device, _, _ = await socket_connect(ann)
 
     await database_sync_to_async(browser.post)(reverse("account_logout"))

@@ -1,14 +1,13 @@
 """A socket's login: who a session authenticates, checked as Django's get_user does."""
 
 import pytest
-from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY
 from django.contrib.sessions.models import Session
 from django.test import Client
 
-from messenger.asgi import application
 from messenger.sessions import SessionStore, session_expiry, session_login
+from tests.conftest import socket_connect
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -53,14 +52,5 @@ def test_nobody_when_the_sessions_backend_is_no_longer_configured() -> None:
 
 @pytest.mark.django_db(transaction=True)
 async def test_a_socket_with_a_session_that_authenticates_nobody_is_refused() -> None:
-    socket = WebsocketCommunicator(
-        application,
-        "/ws/",
-        headers=[
-            (b"origin", b"http://testserver"),
-            (b"host", b"testserver"),
-            (b"cookie", f"{settings.SESSION_COOKIE_NAME}=no-such-session".encode()),
-        ],
-    )
-    connected, _ = await socket.connect(timeout=10)
+    _, connected, _ = await socket_connect(None, session_key="no-such-session")
     assert not connected

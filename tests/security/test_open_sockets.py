@@ -116,16 +116,7 @@ async def test_an_expired_or_deleted_session_no_longer_lets_a_socket_in(kafka_to
         )
     )()
     assert await database_sync_to_async(session_expiry)(session_key=key, user_id=ann.pk) is None
-    socket = WebsocketCommunicator(
-        application,
-        "/ws/",
-        headers=[
-            (b"origin", b"http://testserver"),
-            (b"host", b"testserver"),
-            (b"cookie", f"{settings.SESSION_COOKIE_NAME}={key}".encode()),
-        ],
-    )
-    connected, _ = await socket.connect(timeout=10)
+    _, connected, _ = await socket_connect(None, session_key=key)
     assert not connected
 
 
