@@ -3,19 +3,24 @@
 A peer that vanished without closing (a laptop shut, a network gone) is
 pinged once it has been silent for WEBSOCKET_PING_INTERVAL_SECONDS and dropped
 when no pong comes within WEBSOCKET_PING_TIMEOUT_SECONDS; a live client keeps
-its socket.  Both are 1 s here (the defaults are 60 s and 30 s).
+its socket.  Both are 1 s here (the defaults are 60 s and 30 s); the pings go
+out from the server's timeout scan, every WEB_TIMEOUT_CHECK_SECONDS (the
+default 5 s here, as deployed).
 """
 
 import asyncio
 import base64
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
 import websockets
 from channels.db import database_sync_to_async
+from django.conf import settings
 
-from tests.conftest import session_cookie, web_process
+from tests.conftest import child_env, free_port, session_cookie, web_process
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -72,3 +77,21 @@ async def test_a_peer_that_stops_answering_is_dropped_and_a_live_one_kept(web) -
     await live.send('{"type": "ping"}')
     assert await asyncio.wait_for(live.recv(), timeout=10) == '{"type": "pong"}'
     await live.close()
+
+
+def test_a_bad_scan_interval_stops_the_web_process_with_its_reason(kafka_topics: str) -> None:
+    # The web process is messenger/web_server.py, which reads its scan
+    # intervals from the environment when it makes the server.
+    path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", os.defpath)])
+    result = subprocess.run(
+        [str(settings.BASE_DIR / "scripts" / "web.sh")],
+        cwd=settings.BASE_DIR,
+        env=child_env(
+            kafka_topics, WEB_PORT=str(free_port()), WEB_TIMEOUT_CHECK_SECONDS="0", PATH=path
+        ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "WEB_TIMEOUT_CHECK_SECONDS must be at least 1 second" in result.stderr

@@ -1,0 +1,119 @@
+"""Run the web process: daphne, with its scans of every connection made less often.
+
+``python -m messenger.web_server`` takes daphne's own arguments
+(``scripts/web.sh`` passes them).  It differs from the ``daphne`` command in
+one thing: how often the server walks all of its connections.  daphne runs
+two periodic scans over every connection, ``Server.application_checker``
+every second (reap finished application instances, log their exceptions)
+and ``Server.timeout_checker`` every two seconds (enforce timeouts, send
+keepalive pings).  With 10,000 idle sockets those scans were most of the
+process's CPU (docs/load-benchmark.md, "Idle sockets"): the first copies
+every connection into a fresh list each second, and the garbage collector
+then walks the whole heap.  Here they run every
+``WEB_APPLICATION_CHECK_SECONDS`` and ``WEB_TIMEOUT_CHECK_SECONDS``
+(5 s each by default).
+
+What running them less often delays, by up to the interval:
+
+* the keepalive ping of a silent socket (sent 60-65 s after its last frame
+  with the default ``--ping-interval`` of 60 s rather than 60-62 s); the
+  pong's deadline (``--ping-timeout``) is autobahn's own timer per socket,
+  not a scan, so it is unchanged;
+* the connect timeout (``--websocket_connect_timeout``, 5 s): daphne's scan
+  rejects a socket the application has not accepted after 5 s, which with a
+  5 s scan can take up to 10 s; but daphne also hands the same value to
+  autobahn as its opening-handshake timeout, a per-socket timer running from
+  the TCP connection until the handshake's answer, so such a socket is still
+  dropped after 5 s (to autobahn's 0.2 s timer buckets), and the scan is only
+  the second line;
+* closing a socket (1011), or answering 500 to a request, whose application
+  instance raised (daphne finds the failure in the application scan; Django
+  answers its own views' errors itself), and cancelling an instance that
+  outlives its closed socket by ``--application-close-timeout`` (10 s);
+* ``--websocket_timeout`` (a day) and ``--http-timeout`` (off in web.sh).
+"""
+
+import os
+from collections.abc import Callable
+
+import daphne.server
+from daphne.cli import CommandLineInterface
+from django.core.exceptions import ImproperlyConfigured
+
+from messenger.settings.environment import env_int
+
+
+def interval_seconds(name: str) -> int:
+    """Return a scan interval in whole seconds from the environment (default 5)."""
+    seconds = env_int(name, 5)
+    if seconds < 1:
+        raise ImproperlyConfigured(f"{name} must be at least 1 second, got {os.environ[name]!r}")
+    return seconds
+
+
+class WebServer(daphne.server.Server):
+    """daphne's server, scanning its connections every few seconds instead of every one or two.
+
+    Each checker keeps daphne's own chain of calls: ``Server.run`` schedules
+    the first call of each, and each of daphne's scans schedules the next
+    one 1 s (application) or 2 s (timeouts) later.  An override that is
+    called before its scan is due schedules itself for when it is due and
+    returns; one that is due calls daphne's scan, which schedules the next
+    call as it always does.  Every call therefore leaves exactly one pending
+    call of its checker, so the chains never multiply, and daphne's scan
+    code runs unchanged.  An interval shorter than daphne's own period
+    changes nothing: the scan then runs at daphne's pace.
+
+    Time is the reactor's clock (``reactor.seconds()``), the one its delayed
+    calls are measured in, so a call scheduled for when a scan is due finds
+    it due.  The reactor is looked up on ``daphne.server`` at each call: the
+    one daphne installed and schedules its own calls on.
+    """
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.application_check_seconds = interval_seconds("WEB_APPLICATION_CHECK_SECONDS")
+        self.timeout_check_seconds = interval_seconds("WEB_TIMEOUT_CHECK_SECONDS")
+        # When each checker's next scan is due, by name; the first call of
+        # each (1 s and 2 s after start) scans.
+        self.scans_due: dict[str, float] = {}
+
+    def application_checker(self) -> None:
+        """Reap finished application instances, at most once per interval."""
+        if self.scan_due(self.application_checker, self.application_check_seconds):
+            super().application_checker()
+
+    def timeout_checker(self) -> None:
+        """Enforce timeouts and send keepalive pings, at most once per interval."""
+        if self.scan_due(self.timeout_checker, self.timeout_check_seconds):
+            super().timeout_checker()
+
+    def scan_due(self, checker: Callable[[], None], interval: int) -> bool:
+        """Return whether the checker should scan now; if not, call it again when it should.
+
+        When it should, its next scan is due an interval from now (daphne's
+        scan schedules the next call itself).
+        """
+        reactor = daphne.server.reactor
+        now = reactor.seconds()
+        due = self.scans_due.get(checker.__name__, 0.0)
+        if now < due:
+            reactor.callLater(due - now, checker)
+            return False
+        self.scans_due[checker.__name__] = now + interval
+        return True
+
+
+class WebCommandLineInterface(CommandLineInterface):
+    """daphne's command line, running :class:`WebServer`."""
+
+    server_class = WebServer
+
+
+def main() -> None:
+    """Run the web server with daphne's command-line arguments."""
+    WebCommandLineInterface.entrypoint()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""messenger/web_server.py: daphne's scans of every connection, run every few seconds.
+
+The server runs on Twisted's deterministic clock (``twisted.internet.task.Clock``)
+in place of the reactor daphne schedules its scans on, so time is stepped,
+not waited for.  The scans are daphne's own code; what they do to each
+connection is observed through a connection that records when it is looked at.
+"""
+
+from collections.abc import Callable
+
+import daphne.server
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from twisted.internet.task import Clock
+
+from messenger.web_server import WebCommandLineInterface, WebServer
+
+
+class RecordingConnection:
+    """A protocol and its application instance that note when a scan reaches them."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.timeout_scans: list[float] = []
+        self.application_scans: list[float] = []
+
+    def check_timeouts(self) -> None:
+        """Called by daphne's timeout scan on every connection."""
+        self.timeout_scans.append(self.clock.seconds())
+
+    def done(self) -> bool:
+        """Called by daphne's application scan on every running application instance."""
+        self.application_scans.append(self.clock.seconds())
+        return False
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    clock = Clock()
+    monkeypatch.setattr(daphne.server, "reactor", clock)
+    return clock
+
+
+@pytest.fixture
+def default_intervals(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WEB_APPLICATION_CHECK_SECONDS", raising=False)
+    monkeypatch.delenv("WEB_TIMEOUT_CHECK_SECONDS", raising=False)
+
+
+def started(clock: Clock) -> tuple[WebServer, RecordingConnection]:
+    """Return a server with one open connection, its scans scheduled as ``Server.run`` does."""
+    server = WebServer(application=None, endpoints=["tcp:port=0"])
+    connection = RecordingConnection(clock)
+    server.connections = {connection: {"connected": 0.0, "application_instance": connection}}
+    clock.callLater(1, server.application_checker)
+    clock.callLater(2, server.timeout_checker)
+    return server, connection
+
+
+def pending(clock: Clock, checker: Callable[[], None]) -> int:
+    return sum(call.func == checker for call in clock.getDelayedCalls())
+
+
+def run_for(clock: Clock, server: WebServer, seconds: int) -> None:
+    """Step the clock a second at a time; each checker has exactly one call pending throughout."""
+    for _ in range(seconds):
+        clock.advance(1)
+        assert pending(clock, server.application_checker) == 1
+        assert pending(clock, server.timeout_checker) == 1
+
+
+def test_each_scan_runs_every_five_seconds_by_default(clock, default_intervals) -> None:
+    server, connection = started(clock)
+    run_for(clock, server, 22)
+    # The first of each comes when daphne starts it (1 s, 2 s), then every 5 s.
+    assert connection.application_scans == [1, 6, 11, 16, 21]
+    assert connection.timeout_scans == [2, 7, 12, 17, 22]
+    assert (server.application_check_seconds, server.timeout_check_seconds) == (5, 5)
+
+
+@pytest.mark.parametrize(
+    ("application", "timeout", "seconds", "application_scans", "timeout_scans"),
+    [
+        pytest.param("3", "7", 16, [1, 4, 7, 10, 13, 16], [2, 9, 16], id="from-the-environment"),
+        # Shorter than daphne's own period (1 s, 2 s): daphne's pace.
+        pytest.param("1", "1", 6, [1, 2, 3, 4, 5, 6], [2, 4, 6], id="shorter-than-daphnes"),
+    ],
+)
+def test_the_intervals_come_from_the_environment_when_the_server_is_made(
+    clock, monkeypatch, application, timeout, seconds, application_scans, timeout_scans
+) -> None:
+    monkeypatch.setenv("WEB_APPLICATION_CHECK_SECONDS", application)
+    monkeypatch.setenv("WEB_TIMEOUT_CHECK_SECONDS", timeout)
+    server, connection = started(clock)
+    run_for(clock, server, seconds)
+    assert connection.application_scans == application_scans
+    assert connection.timeout_scans == timeout_scans
+
+
+def test_a_closed_connection_is_reaped_by_the_next_due_scan(clock, default_intervals) -> None:
+    server, connection = started(clock)
+    clock.advance(1)  # the first application scan
+    closed = RecordingConnection(clock)
+    server.connections[closed] = {"connected": 0.0, "disconnected": 1.0}
+    run_for(clock, server, 4)
+    assert closed in server.connections
+    run_for(clock, server, 1)
+    assert closed not in server.connections
+    assert connection in server.connections
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "soon"])
+@pytest.mark.parametrize("name", ["WEB_APPLICATION_CHECK_SECONDS", "WEB_TIMEOUT_CHECK_SECONDS"])
+def test_a_bad_interval_stops_the_server_from_starting(monkeypatch, name, value) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ImproperlyConfigured, match=name):
+        WebServer(application=None, endpoints=["tcp:port=0"])
+
+
+def test_the_command_line_runs_this_server() -> None:
+    assert WebCommandLineInterface.server_class is WebServer
