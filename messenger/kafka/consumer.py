@@ -201,14 +201,16 @@ class ConsumerRunner:
         started = time.monotonic()
         backoff = 0.5
         while True:
-            close_old_connections()
             try:
                 handled = self._apply(topic, records)
                 break
             except TRANSIENT_ERRORS as exc:
                 # The database or the broker is away: retry the same batch
                 # (handlers ignore what they already applied) and never
-                # commit past it.
+                # commit past it.  The connection is checked, and replaced
+                # when broken, only then: checked before every batch, the
+                # health check's round trip was on every message's way.
+                close_old_connections()
                 self.stats.retries += 1
                 KAFKA_BATCH_RETRIES.labels(topic.value).inc()
                 logger.warning("%s batch failed, retrying in %.1fs: %s", topic.value, backoff, exc)

@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 from django.conf import settings
-from django.db import OperationalError, ProgrammingError
+from django.db import OperationalError, ProgrammingError, connection
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -200,3 +200,34 @@ def test_a_batch_that_meets_a_database_or_redis_outage_is_retried_not_dead_lette
     assert running.runner.stats.retries == 1
     assert running.runner.stats.dead_lettered == {}
     assert Message.objects.filter(conversation=conversation).count() == 1
+
+
+def test_a_connection_the_database_dropped_between_batches_is_replaced_on_the_retry(
+    start_consumer,
+) -> None:
+    # The connection is not health-checked before each batch (a round trip
+    # on every message's way): a dropped one fails one attempt, is replaced,
+    # and the batch is stored on the retry.
+    running = start_consumer()
+    conversation = DirectConversationFactory()
+    sender = conversation.members.first()
+    publish_sync(message_sent_envelope(conversation=conversation, sender=sender, body="first"))
+    wait_until(lambda: running.runner.stats.batches == 1)
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        (dropped,) = cursor.fetchone()
+    publish_sync(message_sent_envelope(conversation=conversation, sender=sender, body="second"))
+
+    wait_until(lambda: running.runner.stats.batches == 2)
+    assert dropped >= 1
+    assert running.runner.stats.retries == 1
+    assert running.runner.stats.dead_lettered == {}
+    assert list(
+        Message.objects.filter(conversation=conversation)
+        .order_by("sequence")
+        .values_list("body", flat=True)
+    ) == ["first", "second"]
