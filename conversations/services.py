@@ -39,7 +39,7 @@ from messenger.kafka.events import (
 from messenger.kafka.producer import PublishError, publish_async
 from messenger.logcontext import trace_logger
 from messenger.metrics import message_latency_observe
-from messenger.prepared import prepared_rows, prepared_run
+from messenger.prepared import prepared_rows
 from messenger.ratelimit import rate_limit_hit
 from messenger.realtime import frames_push, user_group
 from notifications.services import message_notifications_publish
@@ -447,7 +447,18 @@ WHERE sender_id = ANY(%s::bigint[]) AND client_id = ANY(%s::uuid[])
 _REPLY_TARGETS_SQL = """
 SELECT id FROM conversations_message WHERE conversation_id = %s AND id = ANY(%s::bigint[])
 """
+# The new messages, the conversation's counters and, since whoever writes
+# has read everything up to what they wrote, the senders' read markers: one
+# statement (every statement is a round trip on every message's way).
 _MESSAGES_INSERT_SQL = """
+WITH advanced AS (
+    UPDATE conversations_conversation SET last_sequence = %s, last_message_at = %s
+    WHERE id = %s
+), marked AS (
+    UPDATE conversations_membership m SET last_read_sequence = r.sequence
+    FROM unnest(%s::bigint[], %s::bigint[]) AS r (user_id, sequence)
+    WHERE m.conversation_id = %s AND m.user_id = r.user_id AND m.last_read_sequence < r.sequence
+)
 INSERT INTO conversations_message (conversation_id, sender_id, sequence, client_id,
     event_id, kind, body, reply_to_id, created_at, stored_at, change)
 SELECT %s, sender_id, sequence, client_id, event_id, kind, body, reply_to_id, created_at, %s, 0
@@ -455,17 +466,6 @@ FROM unnest(%s::bigint[], %s::bigint[], %s::uuid[], %s::uuid[], %s::text[], %s::
             %s::bigint[], %s::timestamptz[])
     AS new (sender_id, sequence, client_id, event_id, kind, body, reply_to_id, created_at)
 RETURNING sequence, id
-"""
-# The conversation's counters and, since whoever writes has read everything
-# up to what they wrote, the senders' read markers: one statement.
-_CONVERSATION_ADVANCE_SQL = """
-WITH advanced AS (
-    UPDATE conversations_conversation SET last_sequence = %s, last_message_at = %s
-    WHERE id = %s
-)
-UPDATE conversations_membership m SET last_read_sequence = r.sequence
-FROM unnest(%s::bigint[], %s::bigint[]) AS r (user_id, sequence)
-WHERE m.conversation_id = %s AND m.user_id = r.user_id AND m.last_read_sequence < r.sequence
 """
 
 
@@ -523,20 +523,6 @@ def _conversation_messages_store(
         stored.append(message)
     if new:
         _messages_insert(conversation_id=conversation_id, messages=new)
-        last_by_sender: dict[int, int] = {}
-        for message in new:
-            last_by_sender[message.sender_id] = message.sequence
-        prepared_run(
-            _CONVERSATION_ADVANCE_SQL,
-            [
-                sequence,
-                new[-1].created_at,
-                conversation_id,
-                list(last_by_sender),
-                list(last_by_sender.values()),
-                conversation_id,
-            ],
-        )
     # Idempotent: a replayed message finds its uploads already linked.
     for item, message in zip(items, stored, strict=True):
         if item.attachment_tokens:
@@ -552,12 +538,24 @@ def _message_stored(message: Message) -> Message:
 
 
 def _messages_insert(*, conversation_id: int, messages: list[Message]) -> None:
-    """Insert new messages in one statement and give each its primary key."""
+    """Insert new messages and advance their conversation; give each its primary key.
+
+    ``messages`` are the conversation's next ones, in sequence order.
+    """
     stored_at = timezone.now()
+    last_by_sender: dict[int, int] = {}
+    for message in messages:
+        last_by_sender[message.sender_id] = message.sequence
     ids = dict(
         prepared_rows(
             _MESSAGES_INSERT_SQL,
             [
+                messages[-1].sequence,
+                messages[-1].created_at,
+                conversation_id,
+                list(last_by_sender),
+                list(last_by_sender.values()),
+                conversation_id,
                 conversation_id,
                 stored_at,
                 [m.sender_id for m in messages],

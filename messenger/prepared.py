@@ -21,11 +21,3 @@ def prepared_rows(sql: str, params: list[object]) -> list[tuple[Any, ...]]:
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(sql, params, prepare=True)
         return cursor.fetchall()
-
-
-def prepared_run(sql: str, params: list[object]) -> int:
-    """Run a statement that returns no rows as a prepared statement; return its row count."""
-    connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, params, prepare=True)
-        return cursor.rowcount
