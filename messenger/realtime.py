@@ -20,9 +20,11 @@ from messenger.redis_client import async_client
 
 logger = logging.getLogger(__name__)
 
-# Close code of a socket the server asks to reconnect ("service restart"):
-# pushes to it may have been lost, and a reconnecting client syncs.
-CLOSE_RECONNECT = 1012
+# Close code of a socket the server asks to reconnect: pushes to it may have
+# been lost, and a reconnecting client syncs.  In the application's range:
+# daphne (autobahn) lets an application close only with 1000 or 3000-4999,
+# and failed the close with 1012 ("service restart") as an exception.
+CLOSE_RECONNECT = 4012
 
 
 def user_group(user_id: int) -> str:
@@ -94,12 +96,17 @@ def frames_push(sends: Sequence[tuple[str, dict[str, Any]]]) -> bool:
 # The channel layer is at-most-once: while this process's Redis subscription
 # is down (Redis restarting, a broken connection) pushes to its sockets are
 # dropped, and an open socket would never learn of them.  A watcher sends
-# itself a probe through the layer every CHANNEL_LAYER_CHECK_MS; when
-# PROBES_MISSED probes in a row have not come back, or Redis restarted (its
-# run_id changed), or Redis could not be reached, it waits
-# until they come back and then closes this process's sockets with
-# CLOSE_RECONNECT.  Clients reconnect and ``sync`` from PostgreSQL.
-PROBES_MISSED = 5
+# itself a numbered probe through the layer every CHANNEL_LAYER_CHECK_MS; when
+# a probe arrives after a gap (one sent before it never came: one channel's
+# messages arrive in order, so it was dropped), or Redis restarted (its
+# run_id changed), or Redis could not be reached, it waits until every probe
+# sent has come back and then closes this process's sockets with
+# CLOSE_RECONNECT.  Clients reconnect and ``sync`` from PostgreSQL.  Probes
+# that are only late are not a loss: under load, pushes queue behind each
+# other for seconds, and counting late probes as lost closed every socket of
+# a busy process at once, which added a reconnect storm to the load.
+# Redis counts as unreachable when INFO has not answered within this many checks.
+INFO_TIMEOUT_CHECKS = 5
 _sockets: set[str] = set()
 _watcher: "asyncio.Task[None] | None" = None
 
@@ -124,6 +131,7 @@ def socket_closed(channel_name: str) -> None:
 class _Probes:
     sent: int = 0
     seen: int = 0
+    gap: bool = False  # a probe arrived after one that never did
 
 
 async def _layer_watch() -> None:
@@ -143,20 +151,19 @@ async def _layer_watch() -> None:
                         _probes_receive(layer, channel, probes)
                     )
                 info = await asyncio.wait_for(
-                    async_client().info("server"), PROBES_MISSED * interval
+                    async_client().info("server"), INFO_TIMEOUT_CHECKS * interval
                 )
                 current = info["run_id"]
             except Exception:
                 lost = True
                 continue
-            lost = lost or (run_id is not None and current != run_id)
+            lost = lost or probes.gap or (run_id is not None and current != run_id)
+            probes.gap = False
             run_id = current
             if probes.seen == probes.sent and lost:
                 # The last probe made the round trip: pushes flow again.
                 lost = False
                 await _sockets_reconnect(layer)
-            elif probes.sent - probes.seen >= PROBES_MISSED:
-                lost = True  # Probes stopped coming back (a slow loop is not enough).
             try:
                 probes.sent += 1
                 await layer.send(channel, {"type": "probe", "n": probes.sent})
@@ -175,6 +182,8 @@ async def _probes_receive(layer: Any, channel: str, probes: _Probes) -> None:
             # Redis away: the layer reconnects; probes are counted lost meanwhile.
             await asyncio.sleep(settings.CHANNEL_LAYER_CHECK_MS / 1000)
             continue
+        if message["n"] > probes.seen + 1:
+            probes.gap = True
         probes.seen = max(probes.seen, message["n"])
 
 

@@ -1,5 +1,6 @@
 """Fixtures shared by the whole suite: real Kafka topics, consumers and sockets."""
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -112,6 +113,18 @@ def wait_until(condition: Callable[[], Any], *, timeout: float = 30) -> Any:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(0.02)
+
+
+async def wait_until_async(condition: Callable[[], Any], *, timeout: float = 30) -> Any:
+    """Poll a real condition, as ``wait_until`` does, letting the event loop run between."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
 
 
 def test_database_url() -> str:

@@ -1,7 +1,8 @@
 """The real web server (daphne) in front of the ASGI application.
 
 What only the server enforces is tested here against a daphne process started
-the way the Procfile starts it: the frame size limit and handshake refusals.
+the way the Procfile starts it: the frame size limit, handshake refusals and
+the close codes an application may send.
 """
 
 import asyncio
@@ -9,7 +10,9 @@ import asyncio
 import pytest
 import websockets
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 
+from messenger.realtime import CLOSE_RECONNECT, user_group
 from tests.conftest import session_cookie
 from tests.factories import UserFactory
 
@@ -52,3 +55,19 @@ async def test_an_oversized_frame_drops_only_that_socket(daphne) -> None:
     await bystander.send('{"type": "ping"}')
     assert await asyncio.wait_for(bystander.recv(), timeout=10) == '{"type": "pong"}'
     await bystander.close()
+
+
+async def test_a_reconnect_request_closes_the_socket_with_the_code_clients_reconnect_on(
+    daphne,
+) -> None:
+    # daphne refuses application close codes outside 1000 and 3000-4999: with
+    # 1012 the close failed as an exception inside the application.
+    alice = await database_sync_to_async(UserFactory)()
+    sock = await open_socket(daphne, await database_sync_to_async(session_cookie)(alice))
+    await sock.send('{"type": "ping"}')
+    assert await asyncio.wait_for(sock.recv(), timeout=10) == '{"type": "pong"}'
+
+    await get_channel_layer().group_send(user_group(alice.pk), {"type": "socket.reconnect"})
+
+    await asyncio.wait_for(sock.wait_closed(), timeout=10)
+    assert sock.close_code == CLOSE_RECONNECT

@@ -8,10 +8,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from channels.layers import get_channel_layer
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from messenger.realtime import CLOSE_RECONNECT
-from tests.conftest import free_port, socket_connect, wait_until
+from messenger.realtime import CLOSE_RECONNECT, _Probes, _probes_receive
+from tests.conftest import free_port, socket_connect, wait_until, wait_until_async
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -83,3 +84,25 @@ async def test_a_redis_restart_makes_open_sockets_reconnect_and_sync(alice, priv
     await asyncio.to_thread(private_redis.restart)
     assert await closed_with(communicator) == CLOSE_RECONNECT
     await communicator.wait()
+
+
+async def test_late_probes_are_not_a_loss_but_a_probe_after_a_gap_is() -> None:
+    # One channel's messages arrive in order: a probe that arrives after one
+    # that never did means the layer dropped it.  Late probes (pushes queued
+    # behind each other under load) must not close every socket.
+    layer = get_channel_layer()
+    channel = await layer.new_channel("probe.")
+    probes = _Probes(sent=3)
+    receiver = asyncio.create_task(_probes_receive(layer, channel, probes))
+    try:
+        for n in (1, 2, 3):
+            await layer.send(channel, {"type": "probe", "n": n})
+        await wait_until_async(lambda: probes.seen == 3)
+        assert not probes.gap
+
+        probes.sent = 5
+        await layer.send(channel, {"type": "probe", "n": 5})  # 4 was dropped
+        await wait_until_async(lambda: probes.seen == 5)
+        assert probes.gap
+    finally:
+        receiver.cancel()
