@@ -4,6 +4,7 @@ The protocol is documented in docs/websocket-protocol.md.
 """
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeGuard
 
+from autobahn.exception import Disconnected
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -450,7 +452,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
         )
 
     async def _send_json(self, content: dict[str, Any]) -> None:
-        await self.send(text_data=json.dumps(content))
+        # The client may have gone away before its answer or push (ASGI
+        # servers raise OSError, daphne autobahn's Disconnected): there is no
+        # one to tell, and raised, it ended the socket's application with an
+        # error in the log.  Its disconnect comes next.
+        with contextlib.suppress(OSError, Disconnected):
+            await self.send(text_data=json.dumps(content))
 
 
 _background: set["asyncio.Task[None]"] = set()

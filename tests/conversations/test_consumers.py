@@ -9,11 +9,12 @@ import uuid
 
 import channels.consumer
 import pytest
+from autobahn.exception import Disconnected
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from contacts.models import Block
-from conversations.consumers import CLOSE_UNAUTHENTICATED
+from conversations.consumers import CLOSE_UNAUTHENTICATED, ChatConsumer
 from conversations.models import Message
 from conversations.services import messages_store
 from messenger.kafka.events import Envelope, MessageDeleted, MessageEdited, MessageReaction
@@ -323,3 +324,15 @@ async def test_frames_and_pushes_skip_channels_per_message_database_hop(
     assert (await receive_until(socket, "notifications.unread"))["unread"] == 3
     await socket.disconnect()
     assert hops == []
+
+
+async def test_an_answer_to_a_client_that_went_away_is_dropped_quietly() -> None:
+    # daphne raises autobahn's Disconnected on a send to a closed socket;
+    # raised, it ended the application with an error and a traceback.
+    consumer = ChatConsumer()
+
+    async def gone(message: dict) -> None:
+        raise Disconnected("Attempt to send on a closed protocol")
+
+    consumer.base_send = gone
+    await consumer._send_json({"type": "pong"})
