@@ -13,12 +13,13 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from accounts.models import User
 from contacts.selectors import block_exists_between, is_contact
@@ -87,6 +88,11 @@ class MessageAccepted:
     offset: int
 
 
+SEND_UNAVAILABLE = "The message could not be sent right now; try again."
+# What a send meets when a service it checks with is away or overloaded.
+SERVICE_AWAY_ERRORS = (RedisError, OperationalError, InterfaceError)
+
+
 async def message_send(
     *,
     sender: User,
@@ -120,13 +126,17 @@ async def message_send(
         ),
         return_exceptions=True,
     )
-    if isinstance(limited, BaseException):
-        raise limited
+    for outcome in (limited, checked):
+        if isinstance(outcome, SERVICE_AWAY_ERRORS):
+            # Redis or PostgreSQL away, or a web process so busy its pool had
+            # no free connection in time: the sender resends later.
+            logger.warning("message %s from user %s refused: %r", client_id, sender.pk, outcome)
+            raise ConversationError("unavailable", SEND_UNAVAILABLE) from outcome
+        if isinstance(outcome, BaseException):
+            raise outcome
     if limited:
         raise ConversationError("rate_limited", "Too many messages; wait a moment.")
-    if isinstance(checked, BaseException):
-        raise checked
-    tokens = checked
+    tokens = cast(list[uuid.UUID], checked)
     envelope = Envelope(
         payload=MessageSent(
             conversation_id=conversation_id,
@@ -146,9 +156,7 @@ async def message_send(
             sender.pk,
             extra={"event_id": str(envelope.id)},
         )
-        raise ConversationError(
-            "unavailable", "The message could not be sent right now; try again."
-        ) from None
+        raise ConversationError("unavailable", SEND_UNAVAILABLE) from None
     trace_logger.info(
         "message accepted",
         extra={

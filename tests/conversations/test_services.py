@@ -3,6 +3,7 @@
 import uuid
 
 import pytest
+from channels.db import database_sync_to_async
 
 from contacts.models import Block
 from conversations import selectors
@@ -10,9 +11,11 @@ from conversations.models import Conversation, Message
 from conversations.services import (
     ConversationError,
     conversation_direct_get_or_create,
+    message_send,
     messages_store,
 )
 from messenger.kafka.events import Envelope, MessageEdited, MessageReaction
+from tests.conftest import free_port
 from tests.factories import (
     DirectConversationFactory,
     UserFactory,
@@ -169,3 +172,17 @@ def test_each_applied_change_gets_the_conversations_next_change_number() -> None
         conversation_id=chat.pk, after_change=2, up_to_sequence=2, limit=10
     )
     assert [(m.pk, m.body) for m in changed] == [(first.pk, "2")]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_send_while_redis_is_away_is_refused_as_unavailable(settings) -> None:
+    conversation = await database_sync_to_async(DirectConversationFactory)()
+    sender = await database_sync_to_async(conversation.members.first)()
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
+
+    with pytest.raises(ConversationError) as refused:
+        await message_send(
+            sender=sender, conversation_id=conversation.pk, client_id=uuid.uuid4(), body="hi"
+        )
+
+    assert refused.value.code == "unavailable"
