@@ -38,6 +38,7 @@ from conversations.services import (
     message_send,
     reaction_set,
 )
+from messenger.errors import SERVICE_AWAY_ERRORS
 from messenger.kafka.events import Envelope, UserOffline, UserOnline
 from messenger.kafka.producer import PublishError, publish_async
 from messenger.metrics import websocket_closed, websocket_opened
@@ -182,13 +183,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
         except FrameError as exc:
             await self._send_error(exc.code, exc.message, exc.client_id)
         except ConversationError as exc:
-            client_id = frame.get("client_id") if isinstance(frame.get("client_id"), str) else None
-            await self._send_error(exc.code, exc.message, client_id)
+            await self._send_error(exc.code, exc.message, _echo_id(frame))
+        except SERVICE_AWAY_ERRORS as exc:
+            logger.warning("a %r frame met a service away: %r", frame.get("type"), exc)
+            await self._send_error("unavailable", "The server is busy; try again.", _echo_id(frame))
         except Exception:
             logger.exception("unexpected failure handling a frame")
-            # With the client_id the client knows which message to resend.
-            client_id = frame.get("client_id") if isinstance(frame.get("client_id"), str) else None
-            await self._send_error("internal", "Something went wrong; try again.", client_id)
+            await self._send_error("internal", "Something went wrong; try again.", _echo_id(frame))
 
     def _handlers(self) -> dict[str, Any]:
         return {
@@ -515,6 +516,12 @@ def _storable(frame: Any) -> bool:
             except UnicodeEncodeError:
                 return False
     return True
+
+
+def _echo_id(frame: dict[str, Any]) -> str | None:
+    """Return the frame's client_id, which an error echoes so the client knows what to resend."""
+    client_id = frame.get("client_id")
+    return client_id if isinstance(client_id, str) else None
 
 
 def _is_id(value: object) -> TypeGuard[int]:

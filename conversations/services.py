@@ -17,9 +17,8 @@ from typing import Any, cast
 
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import transaction
 from django.utils import timezone
-from redis.exceptions import RedisError
 
 from accounts.models import User
 from contacts.selectors import block_exists_between, is_contact
@@ -27,7 +26,7 @@ from conversations import selectors
 from conversations.attachments import AttachmentError, attachments_check, attachments_link
 from conversations.models import Conversation, Membership, Message, Reaction
 from conversations.serializers import message_serialize
-from messenger.errors import RuleError
+from messenger.errors import SERVICE_AWAY_ERRORS, RuleError
 from messenger.kafka.events import (
     ConversationChanged,
     ConversationRead,
@@ -89,8 +88,6 @@ class MessageAccepted:
 
 
 SEND_UNAVAILABLE = "The message could not be sent right now; try again."
-# What a send meets when a service it checks with is away or overloaded.
-SERVICE_AWAY_ERRORS = (RedisError, OperationalError, InterfaceError)
 
 
 async def message_send(

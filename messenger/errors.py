@@ -1,4 +1,7 @@
-"""The one base of every refusal the domain rules give."""
+"""The one base of every refusal the domain rules give, and what a service away raises."""
+
+from django.db import InterfaceError, OperationalError
+from redis.exceptions import RedisError
 
 
 class RuleError(Exception):
@@ -9,3 +12,8 @@ class RuleError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+# What a request meets when Redis or PostgreSQL is away, or so busy that no
+# connection of the pool came free in time: the client should retry later.
+SERVICE_AWAY_ERRORS = (RedisError, OperationalError, InterfaceError)

@@ -11,8 +11,9 @@ import pytest
 from channels.layers import get_channel_layer
 from pytest_django.fixtures import Settings as SettingsWrapper
 
+from messenger import redis_client
 from messenger.realtime import CLOSE_RECONNECT, _Probes, _probes_receive
-from tests.conftest import free_port, socket_connect, wait_until, wait_until_async
+from tests.conftest import free_port, receive_until, socket_connect, wait_until, wait_until_async
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -106,3 +107,22 @@ async def test_late_probes_are_not_a_loss_but_a_probe_after_a_gap_is() -> None:
         assert probes.gap
     finally:
         receiver.cancel()
+
+
+async def test_a_frame_that_meets_redis_away_is_answered_unavailable(alice, settings) -> None:
+    # Under load a web process's Redis pool can have no connection free in
+    # time; the client is told to retry, not that the server broke.
+    communicator, connected, _ = await socket_connect(alice)
+    assert connected
+    real_url, loop = settings.REDIS_URL, asyncio.get_running_loop()
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    redis_client._async_clients.pop(loop)  # this loop's next client connects there
+    try:
+        await communicator.send_json_to({"type": "focus", "conversation": None})
+        error = await receive_until(communicator, "error", timeout=30)
+    finally:
+        settings.REDIS_URL = real_url
+        redis_client._async_clients.pop(loop, None)
+
+    assert error["code"] == "unavailable"
+    await communicator.disconnect()
