@@ -6,14 +6,16 @@ not waited for.  The scans are daphne's own code; what they do to each
 connection is observed through a connection that records when it is looked at.
 """
 
-from collections.abc import Callable
+import gc
+import weakref
+from collections.abc import Callable, Iterator
 
 import daphne.server
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from twisted.internet.task import Clock
 
-from messenger.web_server import WebCommandLineInterface, WebServer
+from messenger.web_server import FrozenHeap, WebCommandLineInterface, WebServer
 
 
 class RecordingConnection:
@@ -119,3 +121,71 @@ def test_a_bad_interval_stops_the_server_from_starting(monkeypatch, name, value)
 
 def test_the_command_line_runs_this_server() -> None:
     assert WebCommandLineInterface.server_class is WebServer
+
+
+class SteppedClock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def frozen_heap() -> Iterator[tuple[FrozenHeap, SteppedClock]]:
+    gc.unfreeze()
+    clock = SteppedClock()
+    policy = FrozenHeap(thaw_seconds=600, clock=clock)
+    policy.install()
+    yield policy, clock
+    policy.uninstall()
+
+
+def test_a_full_collection_freezes_its_survivors_and_a_young_one_does_not(frozen_heap) -> None:
+    gc.collect(0)
+    assert gc.get_freeze_count() == 0
+
+    gc.collect()
+
+    assert gc.get_freeze_count() > 0
+
+
+def test_once_a_thaw_is_due_a_full_collection_unfreezes_everything(frozen_heap) -> None:
+    _, clock = frozen_heap
+    gc.collect()
+    assert gc.get_freeze_count() > 0
+
+    clock.now += 600
+    gc.collect()
+    assert gc.get_freeze_count() == 0
+    # Until the next thaw, full collections freeze again.
+    gc.collect()
+    assert gc.get_freeze_count() > 0
+
+
+def test_a_cycle_that_became_garbage_while_frozen_is_freed_after_the_thaw(frozen_heap) -> None:
+    _, clock = frozen_heap
+
+    class Node:
+        pass
+
+    node = Node()
+    node.self = node  # type: ignore[attr-defined]
+    alive = weakref.ref(node)
+    gc.collect()  # the cycle is alive, so it is frozen
+    del node
+    gc.collect()
+    assert alive() is not None  # frozen garbage is skipped...
+
+    clock.now += 600
+    gc.collect()  # ...the thaw unfreezes it...
+    gc.collect()  # ...and the next full collection frees it
+    assert alive() is None
+
+
+def test_the_web_server_thaws_every_ten_minutes_unless_told(clock, monkeypatch) -> None:
+    assert WebServer(application=None, endpoints=["tcp:port=0"]).frozen_heap.thaw_seconds == 600
+    monkeypatch.setenv("WEB_GC_THAW_SECONDS", "120")
+    assert WebServer(application=None, endpoints=["tcp:port=0"]).frozen_heap.thaw_seconds == 120
