@@ -106,25 +106,24 @@ def wait_until(condition: Callable[[], Any], *, timeout: float = 30) -> Any:
     test when the condition does not hold within the timeout.
     """
     deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
+    while not (value := condition()):
+        _deadline_check(deadline)
         time.sleep(0.02)
+    return value
 
 
 async def wait_until_async(condition: Callable[[], Any], *, timeout: float = 30) -> Any:
     """Poll a real condition, as ``wait_until`` does, letting the event loop run between."""
     deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
+    while not (value := condition()):
+        _deadline_check(deadline)
         await asyncio.sleep(0.02)
+    return value
+
+
+def _deadline_check(deadline: float) -> None:
+    if time.monotonic() > deadline:
+        raise AssertionError("condition not met in time")
 
 
 def test_database_url() -> str:
