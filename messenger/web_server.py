@@ -2,7 +2,8 @@
 
 ``python -m messenger.web_server`` takes daphne's own arguments
 (``scripts/web.sh`` passes them).  It differs from the ``daphne`` command in
-one thing: how often the server walks all of its connections.  daphne runs
+two things: how often the server walks all of its connections, and how its
+garbage collector treats what survives a full collection (below).  daphne runs
 two periodic scans over every connection, ``Server.application_checker``
 every second (reap finished application instances, log their exceptions)
 and ``Server.timeout_checker`` every two seconds (enforce timeouts, send

@@ -133,9 +133,15 @@ def test_database_url() -> str:
 
 
 def child_env(prefix: str, **extra: str) -> dict[str, str]:
-    """Return the environment of a child process that shares this test's services."""
+    """Return the environment of a child process that shares this test's services.
+
+    The venv's ``bin`` leads ``PATH``, so scripts that run ``python`` run this one.
+    """
     return {
         **os.environ,
+        "PATH": os.pathsep.join(
+            [os.path.dirname(sys.executable), os.environ.get("PATH", os.defpath)]
+        ),
         "DJANGO_SETTINGS_MODULE": "messenger.settings.test",
         "KAFKA_TOPIC_PREFIX": prefix,
         "DATABASE_URL": test_database_url(),
@@ -158,11 +164,10 @@ def daphne(kafka_topics: str, transactional_db: None) -> Iterator[str]:
 def web_process(prefix: str, **extra: str) -> Iterator[str]:
     """Run ``scripts/web.sh`` (the Procfile's web process) on a free port; yield host:port."""
     port = free_port()
-    path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", os.defpath)])
     process = subprocess.Popen(
         [str(settings.BASE_DIR / "scripts" / "web.sh")],
         cwd=settings.BASE_DIR,
-        env=child_env(prefix, WEB_HOST="127.0.0.1", WEB_PORT=str(port), PATH=path, **extra),
+        env=child_env(prefix, WEB_HOST="127.0.0.1", WEB_PORT=str(port), **extra),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
