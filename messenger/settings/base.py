@@ -86,6 +86,16 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# Django turns psycopg's prepared statements off (prepare_threshold=None), and
+# then psycopg ignores even an explicit ``prepare=True``: the hot paths'
+# statements (messenger/prepared.py) were planned again on every run, and
+# planning took most of their time.  Django's own queries bind on the client
+# and are never prepared either way.  Off only behind a pooler that cannot
+# keep prepared statements (pgbouncer in transaction mode before 1.21).
+DATABASES["default"]["OPTIONS"] = {
+    **DATABASES["default"].get("OPTIONS", {}),
+    "prepare_threshold": 5 if env_bool("DATABASE_PREPARED_STATEMENTS", True) else None,
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
