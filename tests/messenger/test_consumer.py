@@ -130,11 +130,34 @@ def test_an_event_the_handler_cannot_apply_is_dead_lettered_alone(start_consumer
 
 def test_offsets_are_committed_after_the_batch_is_stored(start_consumer) -> None:
     group = f"{settings.KAFKA_TOPIC_PREFIX}commit-{uuid.uuid4().hex[:6]}"
+    start_consumer(group_id=group)
+    conversation = DirectConversationFactory()
+    sender = conversation.members.first()
+    metadata = publish_sync(message_sent_envelope(conversation=conversation, sender=sender))
+    tp = TopicPartition(topic_name(Topic.MESSAGES), metadata.partition)
+
+    def committed() -> int | None:
+        admin = KafkaAdminClient(bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS)
+        try:
+            found = admin.list_group_offsets(group)[group].get(tp)
+        finally:
+            admin.close()
+        return None if found is None else found.offset
+
+    # The commit is not waited for: it follows the stored batch.
+    wait_until(lambda: committed() == metadata.offset + 1)
+    assert Message.objects.filter(conversation=conversation).count() == 1
+
+
+def test_the_last_batches_offsets_are_committed_when_the_loop_stops(start_consumer) -> None:
+    group = f"{settings.KAFKA_TOPIC_PREFIX}stop-{uuid.uuid4().hex[:6]}"
     running = start_consumer(group_id=group)
     conversation = DirectConversationFactory()
     sender = conversation.members.first()
     metadata = publish_sync(message_sent_envelope(conversation=conversation, sender=sender))
     wait_until(lambda: running.runner.stats.processed.get("messages", 0) == 1)
+
+    running.stop()
 
     admin = KafkaAdminClient(bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS)
     try:
@@ -143,7 +166,6 @@ def test_offsets_are_committed_after_the_batch_is_stored(start_consumer) -> None
         admin.close()
     tp = TopicPartition(topic_name(Topic.MESSAGES), metadata.partition)
     assert offsets[tp].offset == metadata.offset + 1
-    assert Message.objects.filter(conversation=conversation).count() == 1
 
 
 def test_replaying_the_topic_from_the_start_stores_nothing_twice(start_consumer) -> None:
