@@ -6,10 +6,11 @@ thread instead, and the channel layer keeps its connection on it.
 """
 
 import asyncio
+import concurrent.futures
 import hashlib
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,28 +49,78 @@ def session_hash(session_key: str) -> str:
     return session_group(session_key).removeprefix("session.")
 
 
+@dataclass(frozen=True)
+class _Push:
+    sends: Sequence[tuple[str, dict[str, Any]]]
+    # Set when the pusher waits for the frames to go out.
+    done: concurrent.futures.Future[None] | None = None
+    # Run once the frames went out, when nobody waits for them.
+    then: Callable[[], None] | None = None
+
+
+# Pushes queued by this process's threads and not yet sent; beyond this many,
+# a push that nobody waits for is dropped (see frames_push_nowait).
+PUSH_QUEUE_MAX = 10_000
+
 _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
+_queue: "asyncio.Queue[_Push] | None" = None
+_worker: "asyncio.Task[None] | None" = None  # held: the loop keeps only a weak one
 
 
-def _push_loop() -> asyncio.AbstractEventLoop:
-    global _loop
+def _push_queue() -> tuple[asyncio.AbstractEventLoop, "asyncio.Queue[_Push]"]:
+    """Return the push loop and its queue, starting them on first use.
+
+    One worker sends every push of the process in the order queued, so a
+    member's frames arrive in the order they were pushed whoever pushed them.
+    """
+    global _loop, _queue, _worker
     with _lock:
-        if _loop is None or _loop.is_closed():
+        if _loop is None or _loop.is_closed() or _queue is None:
             loop = asyncio.new_event_loop()
+            queue: asyncio.Queue[_Push] = asyncio.Queue()
+            _worker = loop.create_task(_push_worker(queue))
             threading.Thread(
                 target=loop.run_forever, name="channel-layer-push", daemon=True
             ).start()
-            _loop = loop
-        return _loop
+            _loop, _queue = loop, queue
+        return _loop, _queue
+
+
+async def _push_worker(queue: "asyncio.Queue[_Push]") -> None:
+    while True:
+        push = await queue.get()
+        try:
+            await _send_all(push.sends)
+        except Exception as exc:
+            if push.done is not None:
+                push.done.set_exception(exc)
+            else:
+                logger.exception(
+                    "pushing %d frames through the channel layer failed", len(push.sends)
+                )
+            continue
+        if push.done is not None:
+            push.done.set_result(None)
+        if push.then is not None:
+            try:
+                push.then()
+            except Exception:
+                logger.exception("after a push")
+
+
+def _enqueue(push: _Push) -> None:
+    loop, queue = _push_queue()
+    loop.call_soon_threadsafe(queue.put_nowait, push)
 
 
 def group_send_many(sends: Sequence[tuple[str, dict[str, Any]]], *, timeout: float = 10) -> None:
     """Send each (group, message) pair through the channel layer, in order; wait for it."""
     if not sends:
         return
-    future = asyncio.run_coroutine_threadsafe(_send_all(sends), _push_loop())
-    future.result(timeout=timeout)
+    done: concurrent.futures.Future[None] = concurrent.futures.Future()
+    _enqueue(_Push(sends=sends, done=done))
+    done.result(timeout=timeout)
 
 
 async def _send_all(sends: Sequence[tuple[str, dict[str, Any]]]) -> None:
@@ -91,6 +142,26 @@ def frames_push(sends: Sequence[tuple[str, dict[str, Any]]]) -> bool:
         logger.exception("pushing %d frames through the channel layer failed", len(sends))
         return False
     return True
+
+
+def frames_push_nowait(
+    sends: Sequence[tuple[str, dict[str, Any]]], *, then: Callable[[], None] | None = None
+) -> None:
+    """Queue frames to push best effort, and return at once; ``then`` runs once they went out.
+
+    For the consumer: waiting for its pushes was a sixth of its time, while
+    the next batch could be stored.  They go out in order with every other
+    push of the process.  A failure is logged.  When the channel layer stops
+    taking pushes and the queue is full, the frames are dropped: the
+    channel-layer watcher then has clients reconnect and sync.
+    """
+    if not sends:
+        return
+    _, queue = _push_queue()
+    if queue.qsize() >= PUSH_QUEUE_MAX:
+        logger.error("push queue full: %d frames dropped", len(sends))
+        return
+    _enqueue(_Push(sends=sends, then=then))
 
 
 # The channel layer is at-most-once: while this process's Redis subscription

@@ -12,7 +12,13 @@ from channels.layers import get_channel_layer
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from messenger import redis_client
-from messenger.realtime import CLOSE_RECONNECT, _Probes, _probes_receive
+from messenger.realtime import (
+    CLOSE_RECONNECT,
+    _Probes,
+    _probes_receive,
+    frames_push,
+    frames_push_nowait,
+)
 from tests.conftest import free_port, receive_until, socket_connect, wait_until, wait_until_async
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -126,3 +132,42 @@ async def test_a_frame_that_meets_redis_away_is_answered_unavailable(alice, sett
 
     assert error["code"] == "unavailable"
     await communicator.disconnect()
+
+
+async def _group_receiver(group: str) -> tuple[Any, str]:
+    layer = get_channel_layer()
+    channel = await layer.new_channel("pushes.")
+    await layer.group_add(group, channel)
+    return layer, channel
+
+
+async def test_pushes_nobody_waits_for_go_out_in_order_with_the_waited_ones() -> None:
+    # A member's frames must arrive in the order they were pushed, whichever
+    # thread pushed them and whether it waited.
+    layer, channel = await _group_receiver("user.order-test")
+    pushed: list[int] = []
+    for n in range(1, 41):
+        frame = ("user.order-test", {"type": "frame", "n": n})
+        if n % 10:
+            frames_push_nowait([frame], then=lambda n=n: pushed.append(n))
+        else:
+            assert await asyncio.to_thread(frames_push, [frame])
+
+    received = [(await layer.receive(channel))["n"] for _ in range(40)]
+
+    assert received == list(range(1, 41))
+    # ``then`` ran for each unwaited push, after its frames went out.
+    await wait_until_async(lambda: len(pushed) == 36)
+    assert pushed == [n for n in range(1, 41) if n % 10]
+
+
+async def test_a_push_that_fails_is_logged_and_the_next_ones_still_go_out(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    layer, channel = await _group_receiver("user.after-failure")
+    # A frame the layer cannot serialise fails the push it is in.
+    frames_push_nowait([("user.after-failure", {"type": "frame", "n": object()})])
+    frames_push_nowait([("user.after-failure", {"type": "frame", "n": 2})])
+
+    assert (await layer.receive(channel))["n"] == 2
+    assert "pushing 1 frames through the channel layer failed" in caplog.text
