@@ -10,7 +10,6 @@ commit, pushes it to every member's open sockets.
 import asyncio
 import logging
 import uuid
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -41,7 +40,7 @@ from messenger.logcontext import trace_logger
 from messenger.metrics import message_latency_observe
 from messenger.prepared import prepared_rows
 from messenger.ratelimit import rate_limit_hit
-from messenger.realtime import frames_push, user_group
+from messenger.realtime import frames_push, frames_push_nowait, user_group
 from notifications.services import message_notifications_publish
 
 logger = logging.getLogger(__name__)
@@ -378,13 +377,8 @@ def messages_store(*, envelopes: Sequence[Envelope]) -> list[Message]:
     run: list[_NewMessage] = []
 
     def flush() -> None:
-        by_conversation: dict[int, list[_NewMessage]] = defaultdict(list)
-        for item in run:
-            by_conversation[item.conversation_id].append(item)
-        for conversation_id, items in by_conversation.items():
-            stored.extend(
-                _conversation_messages_store(conversation_id=conversation_id, items=items)
-            )
+        if run:
+            stored.extend(_messages_store_run(items=run))
         run.clear()
 
     for envelope in envelopes:
@@ -439,50 +433,61 @@ def _system_text(change: ConversationChanged) -> str:
 
 
 # Storing messages is every message's way to its recipients, so its
-# statements are prepared once per connection (messenger/prepared.py).
-# NO KEY UPDATE: new memberships (which take KEY SHARE on the row) are not
-# blocked by, and cannot deadlock with, storing messages.
-_CONVERSATION_LOCK_SQL = """
-SELECT last_sequence FROM conversations_conversation WHERE id = %s FOR NO KEY UPDATE
+# statements are prepared once per connection (messenger/prepared.py), and a
+# batch takes three of them whatever the number of its conversations: per
+# conversation, a busy consumer spent most of its time on round trips.
+# Rows are locked in id order, so two writers of the same conversations
+# cannot deadlock.  NO KEY UPDATE: new memberships (which take KEY SHARE on
+# the row) are not blocked by, and cannot deadlock with, storing messages.
+_CONVERSATIONS_LOCK_SQL = """
+SELECT id, last_sequence FROM conversations_conversation WHERE id = ANY(%s::bigint[])
+ORDER BY id FOR NO KEY UPDATE
 """
 _MESSAGES_KNOWN_SQL = """
-SELECT id, sender_id, client_id, sequence FROM conversations_message
+SELECT id, conversation_id, sender_id, client_id, sequence FROM conversations_message
 WHERE sender_id = ANY(%s::bigint[]) AND client_id = ANY(%s::uuid[])
 """
 _REPLY_TARGETS_SQL = """
-SELECT id FROM conversations_message WHERE conversation_id = %s AND id = ANY(%s::bigint[])
+SELECT id, conversation_id FROM conversations_message WHERE id = ANY(%s::bigint[])
 """
-# The new messages, the conversation's counters and, since whoever writes
+# The new messages, their conversations' counters and, since whoever writes
 # has read everything up to what they wrote, the senders' read markers: one
 # statement (every statement is a round trip on every message's way).
 _MESSAGES_INSERT_SQL = """
 WITH advanced AS (
-    UPDATE conversations_conversation SET last_sequence = %s, last_message_at = %s
-    WHERE id = %s
+    UPDATE conversations_conversation c
+    SET last_sequence = a.last_sequence, last_message_at = a.last_message_at
+    FROM unnest(%s::bigint[], %s::bigint[], %s::timestamptz[])
+        AS a (id, last_sequence, last_message_at)
+    WHERE c.id = a.id
 ), marked AS (
     UPDATE conversations_membership m SET last_read_sequence = r.sequence
-    FROM unnest(%s::bigint[], %s::bigint[]) AS r (user_id, sequence)
-    WHERE m.conversation_id = %s AND m.user_id = r.user_id AND m.last_read_sequence < r.sequence
+    FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[])
+        AS r (conversation_id, user_id, sequence)
+    WHERE m.conversation_id = r.conversation_id AND m.user_id = r.user_id
+        AND m.last_read_sequence < r.sequence
 )
 INSERT INTO conversations_message (conversation_id, sender_id, sequence, client_id,
     event_id, kind, body, reply_to_id, created_at, stored_at, change)
-SELECT %s, sender_id, sequence, client_id, event_id, kind, body, reply_to_id, created_at, %s, 0
-FROM unnest(%s::bigint[], %s::bigint[], %s::uuid[], %s::uuid[], %s::text[], %s::text[],
-            %s::bigint[], %s::timestamptz[])
-    AS new (sender_id, sequence, client_id, event_id, kind, body, reply_to_id, created_at)
-RETURNING sequence, id
+SELECT conversation_id, sender_id, sequence, client_id, event_id, kind, body, reply_to_id,
+    created_at, %s, 0
+FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::uuid[], %s::uuid[], %s::text[],
+            %s::text[], %s::bigint[], %s::timestamptz[])
+    AS new (conversation_id, sender_id, sequence, client_id, event_id, kind, body,
+            reply_to_id, created_at)
+RETURNING conversation_id, sequence, id
 """
 
 
-def _conversation_messages_store(
-    *, conversation_id: int, items: list[_NewMessage]
-) -> list[Message]:
-    # The row lock serialises every writer of this conversation, so sequence
+def _messages_store_run(*, items: list[_NewMessage]) -> list[Message]:
+    """Store a run of new messages, of any conversations; return them in order."""
+    conversation_ids = sorted({i.conversation_id for i in items})
+    # The row locks serialise every writer of these conversations, so sequence
     # numbers have no gaps and the duplicate check below cannot race.
-    locked = prepared_rows(_CONVERSATION_LOCK_SQL, [conversation_id])
-    if not locked:
-        raise Conversation.DoesNotExist(f"conversation {conversation_id} does not exist")
-    sequence: int = locked[0][0]
+    sequences: dict[int, int] = dict(prepared_rows(_CONVERSATIONS_LOCK_SQL, [conversation_ids]))
+    missing = [pk for pk in conversation_ids if pk not in sequences]
+    if missing:
+        raise Conversation.DoesNotExist(f"conversation {missing[0]} does not exist")
     known: dict[tuple[int, uuid.UUID], Message] = {
         (sender_id, client_id): _message_stored(
             Message(
@@ -493,17 +498,15 @@ def _conversation_messages_store(
                 sequence=known_sequence,
             )
         )
-        for pk, sender_id, client_id, known_sequence in prepared_rows(
+        for pk, conversation_id, sender_id, client_id, known_sequence in prepared_rows(
             _MESSAGES_KNOWN_SQL,
             [list({i.sender_id for i in items}), list({i.client_id for i in items})],
         )
     }
     # A reply may only point into the same conversation.
     wanted_targets = list({i.reply_to_id for i in items if i.reply_to_id})
-    reply_targets = (
-        {pk for (pk,) in prepared_rows(_REPLY_TARGETS_SQL, [conversation_id, wanted_targets])}
-        if wanted_targets
-        else set()
+    reply_targets: dict[int, int] = (
+        dict(prepared_rows(_REPLY_TARGETS_SQL, [wanted_targets])) if wanted_targets else {}
     )
     stored: list[Message] = []
     new: list[Message] = []
@@ -511,23 +514,24 @@ def _conversation_messages_store(
         key = (item.sender_id, item.client_id)
         message = known.get(key)
         if message is None:
-            sequence += 1
+            sequences[item.conversation_id] += 1
+            reply_ok = reply_targets.get(item.reply_to_id or 0) == item.conversation_id
             message = Message(
-                conversation_id=conversation_id,
+                conversation_id=item.conversation_id,
                 sender_id=item.sender_id,
-                sequence=sequence,
+                sequence=sequences[item.conversation_id],
                 client_id=item.client_id,
                 event_id=item.envelope.id,
                 kind=item.kind,
                 body=item.body,
-                reply_to_id=item.reply_to_id if item.reply_to_id in reply_targets else None,
+                reply_to_id=item.reply_to_id if reply_ok else None,
                 created_at=item.envelope.time,
             )
             known[key] = message
             new.append(message)
         stored.append(message)
     if new:
-        _messages_insert(conversation_id=conversation_id, messages=new)
+        _messages_insert(messages=new)
     # Idempotent: a replayed message finds its uploads already linked.
     for item, message in zip(items, stored, strict=True):
         if item.attachment_tokens:
@@ -542,27 +546,31 @@ def _message_stored(message: Message) -> Message:
     return message
 
 
-def _messages_insert(*, conversation_id: int, messages: list[Message]) -> None:
-    """Insert new messages and advance their conversation; give each its primary key.
+def _messages_insert(*, messages: list[Message]) -> None:
+    """Insert new messages and advance their conversations; give each its primary key.
 
-    ``messages`` are the conversation's next ones, in sequence order.
+    ``messages`` are their conversations' next ones, each conversation's in
+    sequence order.
     """
     stored_at = timezone.now()
-    last_by_sender: dict[int, int] = {}
+    last: dict[int, Message] = {}
+    read_up_to: dict[tuple[int, int], int] = {}
     for message in messages:
-        last_by_sender[message.sender_id] = message.sequence
-    ids = dict(
-        prepared_rows(
+        last[message.conversation_id] = message
+        read_up_to[(message.conversation_id, message.sender_id)] = message.sequence
+    ids = {
+        (conversation_id, sequence): pk
+        for conversation_id, sequence, pk in prepared_rows(
             _MESSAGES_INSERT_SQL,
             [
-                messages[-1].sequence,
-                messages[-1].created_at,
-                conversation_id,
-                list(last_by_sender),
-                list(last_by_sender.values()),
-                conversation_id,
-                conversation_id,
+                list(last),
+                [m.sequence for m in last.values()],
+                [m.created_at for m in last.values()],
+                [conversation_id for conversation_id, _ in read_up_to],
+                [user_id for _, user_id in read_up_to],
+                list(read_up_to.values()),
                 stored_at,
+                [m.conversation_id for m in messages],
                 [m.sender_id for m in messages],
                 [m.sequence for m in messages],
                 [m.client_id for m in messages],
@@ -573,9 +581,9 @@ def _messages_insert(*, conversation_id: int, messages: list[Message]) -> None:
                 [m.created_at for m in messages],
             ],
         )
-    )
+    }
     for message in messages:
-        message.pk = ids[message.sequence]
+        message.pk = ids[(message.conversation_id, message.sequence)]
         message.stored_at = stored_at
         _message_stored(message)
 
@@ -635,7 +643,8 @@ def messages_push(*, message_ids: Sequence[int], changed_ids: Sequence[int] = ()
     """Push new and changed messages to every member's sockets, and announce the new ones.
 
     The channel layer may drop a push; clients then get the message from
-    PostgreSQL when they sync.  So a push failure is logged, never raised.
+    PostgreSQL when they sync.  So the push is not waited for, and a push
+    failure is logged, never raised.
     Announcing new messages to the members who are not looking (the
     ``notifications`` topic) must not be lost: its Kafka error is raised,
     and the ``messages`` batch is retried.
@@ -659,8 +668,7 @@ def messages_push(*, message_ids: Sequence[int], changed_ids: Sequence[int] = ()
                 ),
             }
             sends.extend((user_group(uid), frame) for uid, _ in members[message.conversation_id])
-    if frames_push(sends):
-        _messages_pushed_log(messages=messages, members=members)
+    frames_push_nowait(sends, then=lambda: _messages_pushed_log(messages=messages, members=members))
     message_notifications_publish(messages=messages, members=members)
 
 

@@ -1,20 +1,22 @@
 """Conversation services: one-to-one conversations and storing messages exactly once."""
 
 import uuid
+from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
 
 from contacts.models import Block
-from conversations import selectors
-from conversations.models import Conversation, Message
+from conversations import selectors, services
+from conversations.models import Conversation, Membership, Message
 from conversations.services import (
     ConversationError,
     conversation_direct_get_or_create,
     message_send,
     messages_store,
 )
-from messenger.kafka.events import Envelope, MessageEdited, MessageReaction
+from messenger.kafka.events import Envelope, MessageEdited, MessageReaction, MessageSent
+from messenger.prepared import prepared_rows
 from tests.conftest import free_port
 from tests.factories import (
     DirectConversationFactory,
@@ -123,6 +125,105 @@ def test_each_conversation_numbers_its_own_messages() -> None:
         (first.pk, 2),
         (second.pk, 1),
     ]
+
+
+def test_a_batch_advances_each_of_its_conversations_and_each_senders_read_marker() -> None:
+    alice, bob, carol = UserFactory(), UserFactory(), UserFactory()
+    first = DirectConversationFactory(members=[alice, bob])
+    second = DirectConversationFactory(members=[alice, carol])
+    envelopes = [
+        message_sent_envelope(conversation=first, sender=alice),
+        message_sent_envelope(conversation=second, sender=carol),
+        message_sent_envelope(conversation=first, sender=bob),
+        message_sent_envelope(conversation=second, sender=alice),
+        message_sent_envelope(conversation=second, sender=carol),
+    ]
+
+    stored = messages_store(envelopes=envelopes)
+
+    assert [(m.conversation_id, m.sequence) for m in stored] == [
+        (first.pk, 1),
+        (second.pk, 1),
+        (first.pk, 2),
+        (second.pk, 2),
+        (second.pk, 3),
+    ]
+    assert {m.pk for m in stored} == set(Message.objects.values_list("pk", flat=True))
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.last_sequence, first.last_message_at) == (2, envelopes[2].time)
+    assert (second.last_sequence, second.last_message_at) == (3, envelopes[4].time)
+    # Whoever writes has read everything up to what they wrote.
+    read = {(m.conversation_id, m.user_id): m.last_read_sequence for m in Membership.objects.all()}
+    assert read == {
+        (first.pk, alice.pk): 1,
+        (first.pk, bob.pk): 2,
+        (second.pk, alice.pk): 2,
+        (second.pk, carol.pk): 3,
+    }
+
+
+def test_a_batch_takes_the_same_three_statements_whatever_its_conversations(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Per conversation, a busy consumer spent most of its time on round trips.
+    chats = [DirectConversationFactory() for _ in range(5)]
+    statements: list[str] = []
+
+    def counted(sql: str, params: list[object]) -> list[tuple[Any, ...]]:
+        statements.append(sql)
+        return prepared_rows(sql, params)
+
+    monkeypatch.setattr(services, "prepared_rows", counted)
+    for batch in ([chats[0]], chats):
+        statements.clear()
+        stored = messages_store(
+            envelopes=[
+                message_sent_envelope(conversation=c, sender=c.members.first()) for c in batch
+            ]
+        )
+        assert len(stored) == len(batch)
+        assert len(statements) == 3
+
+
+def test_a_reply_to_a_message_of_another_conversation_is_stored_without_the_quote() -> None:
+    alice, bob, carol = UserFactory(), UserFactory(), UserFactory()
+    ours = DirectConversationFactory(members=[alice, bob])
+    theirs = DirectConversationFactory(members=[alice, carol])
+    [elsewhere] = messages_store(
+        envelopes=[message_sent_envelope(conversation=theirs, sender=carol)]
+    )
+    [here] = messages_store(envelopes=[message_sent_envelope(conversation=ours, sender=bob)])
+
+    def reply(conversation: Conversation, to: Message) -> Envelope:
+        return Envelope(
+            payload=MessageSent(
+                conversation_id=conversation.pk,
+                sender_id=alice.pk,
+                client_id=uuid.uuid4(),
+                body="re",
+                reply_to_id=to.pk,
+            )
+        )
+
+    stored = messages_store(envelopes=[reply(ours, here), reply(ours, elsewhere)])
+
+    assert [m.reply_to_id for m in stored] == [here.pk, None]
+
+
+def test_a_batch_naming_a_conversation_that_does_not_exist_stores_nothing() -> None:
+    chat = DirectConversationFactory()
+    gone = DirectConversationFactory()
+    envelopes = [
+        message_sent_envelope(conversation=chat, sender=chat.members.first()),
+        message_sent_envelope(conversation=gone, sender=gone.members.first()),
+    ]
+    gone.delete()
+
+    with pytest.raises(Conversation.DoesNotExist):
+        messages_store(envelopes=envelopes)
+
+    assert Message.objects.count() == 0
 
 
 def test_each_applied_change_gets_the_conversations_next_change_number() -> None:
