@@ -38,7 +38,7 @@ KAFKA_PRODUCE_ERRORS = Counter(
     "messenger_kafka_produce_errors_total", "Events Kafka did not take, per topic.", ["topic"]
 )
 KAFKA_CONSUMED = Counter(
-    "messenger_kafka_consumed_total", "Records processed and committed, per topic.", ["topic"]
+    "messenger_kafka_consumed_total", "Records processed (stored), per topic.", ["topic"]
 )
 KAFKA_HANDLER_ERRORS = Counter(
     "messenger_kafka_handler_errors_total",
@@ -57,7 +57,7 @@ KAFKA_BATCH_RETRIES = Counter(
 )
 KAFKA_BATCH_SECONDS = Histogram(
     "messenger_kafka_batch_seconds",
-    "Time to apply and commit one partition's batch.",
+    "Time to apply one poll's batch of a topic and send its offset commit.",
     ["topic"],
     buckets=LATENCY_BUCKETS,
 )
