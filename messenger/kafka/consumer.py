@@ -347,10 +347,13 @@ class ConsumerRunner:
         with self._uncommitted_lock:
             self._uncommitted.update(offsets)
         pending = dict(offsets)
-        consumer.commit_async(
-            {tp: OffsetAndMetadata(offset, "", -1) for tp, offset in offsets.items()},
-            callback=lambda _, response: self._committed(pending, response),
-        )
+        try:
+            consumer.commit_async(
+                {tp: OffsetAndMetadata(offset, "", -1) for tp, offset in offsets.items()},
+                callback=lambda _, response: self._committed(pending, response),
+            )
+        except KafkaError as exc:
+            self._committed(pending, exc)
 
     def _committed(self, offsets: dict[TopicPartition, int], response: object) -> None:
         if isinstance(response, Exception):
@@ -368,8 +371,10 @@ class ConsumerRunner:
 
     def _commit_last(self, consumer: KafkaConsumer) -> None:
         """Wait until the last batches' offsets are committed, before closing."""
+        # Only partitions still ours: another member's offsets must not go back.
+        assigned = consumer.assignment()
         with self._uncommitted_lock:
-            last = dict(self._uncommitted)
+            last = {tp: offset for tp, offset in self._uncommitted.items() if tp in assigned}
         if not last:
             return
         try:
