@@ -76,7 +76,7 @@ def _push_queue() -> tuple[asyncio.AbstractEventLoop, "asyncio.Queue[_Push]"]:
     """
     global _loop, _queue, _worker
     with _lock:
-        if _loop is None or _loop.is_closed() or _queue is None:
+        if _loop is None or _queue is None or _loop.is_closed():
             loop = asyncio.new_event_loop()
             queue: asyncio.Queue[_Push] = asyncio.Queue()
             _worker = loop.create_task(_push_worker(queue))
@@ -109,9 +109,13 @@ async def _push_worker(queue: "asyncio.Queue[_Push]") -> None:
                 logger.exception("after a push")
 
 
-def _enqueue(push: _Push) -> None:
+def _enqueue(push: _Push, *, limit: int | None = None) -> bool:
+    """Queue a push for the worker; return False, queueing nothing, when ``limit`` are waiting."""
     loop, queue = _push_queue()
+    if limit is not None and queue.qsize() >= limit:
+        return False
     loop.call_soon_threadsafe(queue.put_nowait, push)
+    return True
 
 
 def group_send_many(sends: Sequence[tuple[str, dict[str, Any]]], *, timeout: float = 10) -> None:
@@ -155,13 +159,8 @@ def frames_push_nowait(
     taking pushes and the queue is full, the frames are dropped: the
     channel-layer watcher then has clients reconnect and sync.
     """
-    if not sends:
-        return
-    _, queue = _push_queue()
-    if queue.qsize() >= PUSH_QUEUE_MAX:
+    if sends and not _enqueue(_Push(sends=sends, then=then), limit=PUSH_QUEUE_MAX):
         logger.error("push queue full: %d frames dropped", len(sends))
-        return
-    _enqueue(_Push(sends=sends, then=then))
 
 
 # The channel layer is at-most-once: while this process's Redis subscription
