@@ -23,6 +23,15 @@ from messenger.kafka.topics import Topic, topic_name
 from tests.factories import DirectConversationFactory, UserFactory, message_sent_envelope
 
 
+def test_record_batches_are_checksummed_in_c() -> None:
+    # kafka-python falls back to a pure-Python CRC-32C, silently, when the
+    # crc32c package is missing: every batch produced and consumed pays it.
+    from kafka.record import util
+
+    assert util.crc32c_c is not None
+    assert util.calc_crc32c(memoryview(b"123456789")) == 0xE3069283
+
+
 def test_the_producer_waits_for_all_replicas_and_is_idempotent() -> None:
     config = producer_config()
     assert config["acks"] == "all"
