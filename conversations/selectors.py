@@ -378,25 +378,37 @@ def messages_by_ids(*, message_ids: list[int]) -> dict[int, Message]:
     return {message.pk: message for message in found}
 
 
-_MEMBERS_NAMED_SQL = """
-SELECT m.conversation_id, m.user_id, u.username
+# Every column a message's sender shows (_USER_COLUMNS): pushing a new
+# message takes its sender from here instead of reading the message back.
+_MEMBERS_SQL = """
+SELECT m.conversation_id, {user}
 FROM conversations_membership m JOIN accounts_user u ON u.id = m.user_id
 WHERE m.conversation_id = ANY(%s::bigint[])
 ORDER BY m.conversation_id, m.id
-"""
+""".format(user=", ".join(f"u.{c}" for c in _USER_COLUMNS))
 
 
-def members_named(*, conversation_ids: Sequence[int]) -> dict[int, list[tuple[int, str]]]:
-    """Return (user id, username) of each conversation's members, by conversation.
+def members_of(*, conversation_ids: Sequence[int]) -> dict[int, list[User]]:
+    """Return each conversation's members, in joining order, by conversation.
 
     Every stored message is pushed to, and announced to, these people.
     """
-    members: dict[int, list[tuple[int, str]]] = {pk: [] for pk in conversation_ids}
-    for conversation_id, user_id, username in prepared_rows(
-        _MEMBERS_NAMED_SQL, [list(conversation_ids)]
-    ):
-        members[conversation_id].append((user_id, username))
+    members: dict[int, list[User]] = {pk: [] for pk in conversation_ids}
+    users: dict[int, User] = {}
+    for conversation_id, *values in prepared_rows(_MEMBERS_SQL, [list(conversation_ids)]):
+        user = users.get(values[0])
+        if user is None:
+            user = users[values[0]] = _loaded(User, _USER_COLUMNS, values)
+        members[conversation_id].append(user)
     return members
+
+
+def members_named(*, conversation_ids: Sequence[int]) -> dict[int, list[tuple[int, str]]]:
+    """Return (user id, username) of each conversation's members, by conversation."""
+    return {
+        pk: [(user.pk, user.username) for user in people]
+        for pk, people in members_of(conversation_ids=conversation_ids).items()
+    }
 
 
 def membership_get(*, user_id: int, conversation_id: int) -> Membership | None:

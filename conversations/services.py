@@ -373,12 +373,15 @@ def messages_store(*, envelopes: Sequence[Envelope]) -> list[Message]:
     new (or replayed) messages.
     """
     stored: list[Message] = []
+    complete: list[Message] = []
     changed: list[int] = []
     run: list[_NewMessage] = []
 
     def flush() -> None:
         if run:
-            stored.extend(_messages_store_run(items=run))
+            run_stored, run_complete = _messages_store_run(items=run)
+            stored.extend(run_stored)
+            complete.extend(run_complete)
         run.clear()
 
     for envelope in envelopes:
@@ -415,7 +418,9 @@ def messages_store(*, envelopes: Sequence[Envelope]) -> list[Message]:
     flush()
     if stored or changed:
         new_ids = [m.pk for m in stored]
-        transaction.on_commit(lambda: messages_push(message_ids=new_ids, changed_ids=changed))
+        transaction.on_commit(
+            lambda: messages_push(message_ids=new_ids, changed_ids=changed, complete=complete)
+        )
     return stored
 
 
@@ -479,8 +484,12 @@ RETURNING conversation_id, sequence, id
 """
 
 
-def _messages_store_run(*, items: list[_NewMessage]) -> list[Message]:
-    """Store a run of new messages, of any conversations; return them in order."""
+def _messages_store_run(*, items: list[_NewMessage]) -> tuple[list[Message], list[Message]]:
+    """Store a run of new messages, of any conversations.
+
+    Return them in order, and those of them just inserted with everything
+    their wire shape shows but their sender (no reply, no attachment).
+    """
     conversation_ids = sorted({i.conversation_id for i in items})
     # The row locks serialise every writer of these conversations, so sequence
     # numbers have no gaps and the duplicate check below cannot race.
@@ -533,10 +542,16 @@ def _messages_store_run(*, items: list[_NewMessage]) -> list[Message]:
     if new:
         _messages_insert(messages=new)
     # Idempotent: a replayed message finds its uploads already linked.
+    with_attachments: set[int] = set()
     for item, message in zip(items, stored, strict=True):
         if item.attachment_tokens:
             attachments_link(message=message, tokens=item.attachment_tokens)
-    return stored
+            with_attachments.add(message.pk)
+    complete = [m for m in new if m.reply_to_id is None and m.pk not in with_attachments]
+    for message in complete:
+        message.reaction_list = []  # type: ignore[attr-defined]
+        message.attachment_list = []  # type: ignore[attr-defined]
+    return stored, complete
 
 
 def _message_stored(message: Message) -> Message:
@@ -639,9 +654,17 @@ def _message_change_apply(envelope: Envelope) -> int | None:
     return message.pk
 
 
-def messages_push(*, message_ids: Sequence[int], changed_ids: Sequence[int] = ()) -> None:
+def messages_push(
+    *,
+    message_ids: Sequence[int],
+    changed_ids: Sequence[int] = (),
+    complete: Sequence[Message] = (),
+) -> None:
     """Push new and changed messages to every member's sockets, and announce the new ones.
 
+    ``complete`` are new messages as storing them left them in memory, with
+    everything they show but their sender, who is taken from the members
+    read for the push: they are not read back.  The others are.
     The channel layer may drop a push; clients then get the message from
     PostgreSQL when they sync.  So the push is not waited for, and a push
     failure is logged, never raised.
@@ -649,12 +672,27 @@ def messages_push(*, message_ids: Sequence[int], changed_ids: Sequence[int] = ()
     ``notifications`` topic) must not be lost: its Kafka error is raised,
     and the ``messages`` batch is retried.
     """
-    loaded = selectors.messages_by_ids(message_ids=[*message_ids, *changed_ids])
-    messages = [loaded[i] for i in message_ids if i in loaded]
-    members = selectors.members_named(
-        conversation_ids=list({m.conversation_id for m in loaded.values()})
+    # A message changed in the same batch shows its change: read it back.
+    changed = set(changed_ids)
+    in_hand = {m.pk: m for m in complete if m.pk not in changed}
+    members = selectors.members_of(
+        conversation_ids=list({m.conversation_id for m in in_hand.values()})
     )
-    mentionable = {pk: {name.lower() for _, name in people} for pk, people in members.items()}
+    people = {user.pk: user for users in members.values() for user in users}
+    for fresh in list(in_hand.values()):
+        if fresh.sender_id in people:
+            fresh.sender = people[fresh.sender_id]
+        else:
+            del in_hand[fresh.pk]  # a system message whose actor has just left
+    to_read = [i for i in (*message_ids, *changed_ids) if i not in in_hand]
+    loaded = selectors.messages_by_ids(message_ids=to_read) if to_read else {}
+    unknown = list({m.conversation_id for m in loaded.values()} - members.keys())
+    if unknown:
+        members.update(selectors.members_of(conversation_ids=unknown))
+    loaded.update(in_hand)
+    messages = [loaded[i] for i in message_ids if i in loaded]
+    named = {pk: [(u.pk, u.username) for u in people] for pk, people in members.items()}
+    mentionable = {pk: {name.lower() for _, name in people} for pk, people in named.items()}
     sends: list[tuple[str, dict[str, Any]]] = []
     for frame_type, ids in (("message.new", message_ids), ("message.updated", changed_ids)):
         for message_id in dict.fromkeys(ids):
@@ -667,9 +705,9 @@ def messages_push(*, message_ids: Sequence[int], changed_ids: Sequence[int] = ()
                     message, mentionable=mentionable[message.conversation_id]
                 ),
             }
-            sends.extend((user_group(uid), frame) for uid, _ in members[message.conversation_id])
-    frames_push_nowait(sends, then=lambda: _messages_pushed_log(messages=messages, members=members))
-    message_notifications_publish(messages=messages, members=members)
+            sends.extend((user_group(uid), frame) for uid, _ in named[message.conversation_id])
+    frames_push_nowait(sends, then=lambda: _messages_pushed_log(messages=messages, members=named))
+    message_notifications_publish(messages=messages, members=named)
 
 
 def _messages_pushed_log(

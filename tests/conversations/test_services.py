@@ -9,6 +9,7 @@ from channels.db import database_sync_to_async
 from contacts.models import Block
 from conversations import selectors, services
 from conversations.models import Conversation, Membership, Message
+from conversations.serializers import message_serialize
 from conversations.services import (
     ConversationError,
     conversation_direct_get_or_create,
@@ -17,6 +18,7 @@ from conversations.services import (
 )
 from messenger.kafka.events import Envelope, MessageEdited, MessageReaction, MessageSent
 from messenger.prepared import prepared_rows
+from messenger.realtime import user_group
 from tests.conftest import free_port
 from tests.factories import (
     DirectConversationFactory,
@@ -224,6 +226,91 @@ def test_a_batch_naming_a_conversation_that_does_not_exist_stores_nothing() -> N
         messages_store(envelopes=envelopes)
 
     assert Message.objects.count() == 0
+
+
+@pytest.fixture
+def pushed(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
+    """Collect the frames the push hands to the channel layer."""
+    sends: list[tuple[str, dict[str, Any]]] = []
+    monkeypatch.setattr(services, "frames_push_nowait", lambda frames, then: sends.extend(frames))
+    return sends
+
+
+@pytest.fixture
+def read_back(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Collect the ids of the messages the push reads back from PostgreSQL."""
+    ids: list[int] = []
+    read = selectors.messages_by_ids
+
+    def counted(*, message_ids: list[int]) -> dict[int, Message]:
+        ids.extend(message_ids)
+        return read(message_ids=message_ids)
+
+    monkeypatch.setattr(selectors, "messages_by_ids", counted)
+    return ids
+
+
+def test_a_new_message_is_pushed_as_stored_without_reading_it_back(
+    pushed: list[tuple[str, dict[str, Any]]],
+    read_back: list[int],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    alice, bob = UserFactory(display_name="Alice A."), UserFactory()
+    chat = DirectConversationFactory(members=[alice, bob])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        [stored] = messages_store(
+            envelopes=[message_sent_envelope(conversation=chat, sender=alice, body="**hi**")]
+        )
+
+    assert read_back == []
+    assert [group for group, _ in pushed] == [user_group(alice.pk), user_group(bob.pk)]
+    # The frame is the one the message read from PostgreSQL makes.
+    from_database = selectors.messages_by_ids(message_ids=[stored.pk])[stored.pk]
+    mentionable = {alice.username.lower(), bob.username.lower()}
+    expected = message_serialize(from_database, mentionable=mentionable)
+    assert expected["sender"]["name"] == "Alice A."
+    assert pushed[0][1] == {"type": "message.new", "message": expected}
+
+
+def test_a_reply_and_a_changed_message_are_read_back_for_their_push(
+    pushed: list[tuple[str, dict[str, Any]]],
+    read_back: list[int],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    alice, bob = UserFactory(), UserFactory()
+    chat = DirectConversationFactory(members=[alice, bob])
+    [first] = messages_store(envelopes=[message_sent_envelope(conversation=chat, sender=bob)])
+    reply = Envelope(
+        payload=MessageSent(
+            conversation_id=chat.pk,
+            sender_id=alice.pk,
+            client_id=uuid.uuid4(),
+            body="re",
+            reply_to_id=first.pk,
+        )
+    )
+    plain = message_sent_envelope(conversation=chat, sender=alice, body="typo")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        [replied, edited] = messages_store(envelopes=[reply, plain])
+        messages_store(
+            envelopes=[
+                Envelope(
+                    payload=MessageEdited(
+                        conversation_id=chat.pk,
+                        message_id=edited.pk,
+                        editor_id=alice.pk,
+                        body="fixed",
+                    )
+                )
+            ]
+        )
+
+    assert sorted(read_back) == [replied.pk, edited.pk]
+    frames = {(f["type"], f["message"]["id"]): f["message"] for _, f in pushed}
+    assert frames[("message.new", replied.pk)]["reply_to"]["id"] == first.pk
+    assert frames[("message.updated", edited.pk)]["body"] == "fixed"
 
 
 def test_each_applied_change_gets_the_conversations_next_change_number() -> None:
