@@ -8,7 +8,7 @@ import factory
 from accounts.models import User
 from accounts.services import token_create
 from contacts.models import Contact
-from conversations.models import Conversation, Membership
+from conversations.models import Conversation, Membership, Message
 from messenger.kafka.events import Envelope, MessageSent
 
 PASSWORD = "correct horse battery staple"
@@ -54,6 +54,7 @@ def message_sent_envelope(
     sender: User,
     body: str = "hello",
     client_id: uuid.UUID | None = None,
+    reply_to: Message | None = None,
 ) -> Envelope:
     """Build the event a client's message.send turns into."""
     return Envelope(
@@ -62,6 +63,7 @@ def message_sent_envelope(
             sender_id=sender.pk,
             client_id=client_id or uuid.uuid4(),
             body=body,
+            reply_to_id=None if reply_to is None else reply_to.pk,
         )
     )
 

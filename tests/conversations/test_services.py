@@ -16,7 +16,7 @@ from conversations.services import (
     message_send,
     messages_store,
 )
-from messenger.kafka.events import Envelope, MessageEdited, MessageReaction, MessageSent
+from messenger.kafka.events import Envelope, MessageEdited, MessageReaction
 from messenger.prepared import prepared_rows
 from messenger.realtime import user_group
 from tests.conftest import free_port
@@ -197,18 +197,12 @@ def test_a_reply_to_a_message_of_another_conversation_is_stored_without_the_quot
     )
     [here] = messages_store(envelopes=[message_sent_envelope(conversation=ours, sender=bob)])
 
-    def reply(conversation: Conversation, to: Message) -> Envelope:
-        return Envelope(
-            payload=MessageSent(
-                conversation_id=conversation.pk,
-                sender_id=alice.pk,
-                client_id=uuid.uuid4(),
-                body="re",
-                reply_to_id=to.pk,
-            )
-        )
-
-    stored = messages_store(envelopes=[reply(ours, here), reply(ours, elsewhere)])
+    stored = messages_store(
+        envelopes=[
+            message_sent_envelope(conversation=ours, sender=alice, reply_to=here),
+            message_sent_envelope(conversation=ours, sender=alice, reply_to=elsewhere),
+        ]
+    )
 
     assert [m.reply_to_id for m in stored] == [here.pk, None]
 
@@ -281,15 +275,7 @@ def test_a_reply_and_a_changed_message_are_read_back_for_their_push(
     alice, bob = UserFactory(), UserFactory()
     chat = DirectConversationFactory(members=[alice, bob])
     [first] = messages_store(envelopes=[message_sent_envelope(conversation=chat, sender=bob)])
-    reply = Envelope(
-        payload=MessageSent(
-            conversation_id=chat.pk,
-            sender_id=alice.pk,
-            client_id=uuid.uuid4(),
-            body="re",
-            reply_to_id=first.pk,
-        )
-    )
+    reply = message_sent_envelope(conversation=chat, sender=alice, reply_to=first)
     plain = message_sent_envelope(conversation=chat, sender=alice, body="typo")
 
     with django_capture_on_commit_callbacks(execute=True):
