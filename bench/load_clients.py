@@ -101,7 +101,7 @@ class Generator:
         self,
         clients: list[dict[str, Any]],
         concurrency: int = 50,
-        keepalive: float = 30.0,
+        keepalive: float = 0.0,
     ) -> dict[str, Any]:
         """Open a socket per client (user id, cookie or query, focus); start keepalives."""
         started = time.monotonic()
@@ -241,7 +241,8 @@ class Generator:
             reader.cancel()
 
     async def _keepalive(self, every: float) -> None:
-        # What a browser tab does: a ping every 30 s and, if it shows a
+        # What the web client did before its process kept it registered (and
+        # other clients may do): a ping every ``every`` s and, if it shows a
         # conversation, a focus report; spread so they do not all come at once.
         await asyncio.sleep(random.uniform(0, every))
         sockets = [s for s in self.sockets if s is not None]

@@ -24,7 +24,6 @@ from django.utils import timezone
 from accounts.presence import (
     presence_is_online,
     presence_leave,
-    presence_refresh,
     presence_touch,
 )
 from conversations import selectors
@@ -381,8 +380,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         )
 
     async def _ping(self, frame: dict[str, Any]) -> None:
-        # Clients ping every 30 s; each ping keeps this socket counted online.
-        await presence_refresh(user_id=self.scope["user"].pk, channel_name=self.channel_name)
+        # A round trip for a client that wants one; staying online takes no
+        # pings (messenger/registrations.py).
         await self._send_json({"type": "pong"})
 
     async def message_new(self, event: dict[str, Any]) -> None:

@@ -1,10 +1,12 @@
 """Who is looking at which conversation: tabs report it over their socket.
 
 Like presence, each ``viewing:<user>:<conversation>`` is a sorted set of the
-channel names of the tabs that show it, scored by when that report expires;
-``viewing-channel:<channel>`` remembers a tab's conversation so a new report
-or a disconnect removes the old one.  Clients repeat the report every 30 s,
-so a crashed process's tabs stop counting on their own.
+channel names of the tabs that show it, scored by when that report expires.
+The tab's web process keeps the report alive while the socket is open
+(``messenger.registrations``), so a tab reports only when what it shows
+changes, and a crashed process's tabs stop counting on their own.  Which
+conversation each of this process's sockets shows is kept here, so a new
+report or a disconnect removes the old one.
 """
 
 import time
@@ -12,33 +14,36 @@ import time
 from django.conf import settings
 
 from messenger.redis_client import async_client, key, sync_client
+from messenger.registrations import registration_forget, registration_keep
+
+# channel name -> (user id, conversation id) of this process's sockets that
+# show a conversation.
+_shown: dict[str, tuple[int, int]] = {}
 
 
 def _key(user_id: int, conversation_id: int) -> str:
     return key("viewing", user_id, conversation_id)
 
 
-def _channel_key(channel_name: str) -> str:
-    return key("viewing-channel", channel_name)
-
-
 async def viewing_set(*, user_id: int, channel_name: str, conversation_id: int | None) -> None:
     """Record which conversation one tab shows (None: none, or the tab is hidden)."""
-    client = async_client()
+    previous = _shown.pop(channel_name, None)
     ttl = settings.VIEWING_TTL_SECONDS
-    previous = await client.get(_channel_key(channel_name))
-    async with client.pipeline(transaction=True) as pipe:
-        if previous is not None and int(previous) != conversation_id:
-            pipe.zrem(_key(user_id, int(previous)), channel_name)
-        if conversation_id is None:
-            pipe.delete(_channel_key(channel_name))
-        else:
+    async with async_client().pipeline(transaction=True) as pipe:
+        if previous is not None and previous != (user_id, conversation_id):
+            await registration_forget(key=_key(*previous), member=channel_name)
+            pipe.zrem(_key(*previous), channel_name)
+        if conversation_id is not None:
             now = time.time()
             pipe.zadd(_key(user_id, conversation_id), {channel_name: now + ttl})
             pipe.zremrangebyscore(_key(user_id, conversation_id), "-inf", now)
             pipe.expire(_key(user_id, conversation_id), ttl + 5)
-            pipe.set(_channel_key(channel_name), conversation_id, ex=ttl + 5)
         await pipe.execute()
+    if conversation_id is not None:
+        _shown[channel_name] = (user_id, conversation_id)
+        await registration_keep(
+            key=_key(user_id, conversation_id), member=channel_name, ttl_seconds=ttl
+        )
 
 
 async def viewing_leave(*, user_id: int, channel_name: str) -> None:

@@ -335,8 +335,12 @@ SEARCH_PAGE_SIZE = 20
 CONTACT_REQUEST_RATE_LIMIT = env_int("CONTACT_REQUEST_RATE_LIMIT", 20)
 CONTACT_REQUEST_RATE_WINDOW_SECONDS = env_int("CONTACT_REQUEST_RATE_WINDOW_SECONDS", 3600)
 USER_SEARCH_PAGE_SIZE = 20
-# A socket counts as present while it pinged within this many seconds.
+# A socket's registrations in Redis (presence, the conversation its tab
+# shows) last this long unless its web process rewrites them, which it does
+# every SOCKET_REGISTRATION_REFRESH_SECONDS while the socket is open
+# (messenger/registrations.py): a crashed process's sockets drop out.
 PRESENCE_TTL_SECONDS = env_int("PRESENCE_TTL_SECONDS", 75)
+SOCKET_REGISTRATION_REFRESH_SECONDS = env_int("SOCKET_REGISTRATION_REFRESH_SECONDS", 30)
 # A user whose last socket closed is announced offline only after this long,
 # so a page reload or a flapping network does not flicker.
 PRESENCE_GRACE_SECONDS = env_int("PRESENCE_GRACE_SECONDS", 5)
@@ -369,7 +373,8 @@ WEBPUSH_VAPID_SUBJECT = env_str("WEBPUSH_VAPID_SUBJECT", "mailto:admin@localhost
 WEBPUSH_TIMEOUT_SECONDS = env_int("WEBPUSH_TIMEOUT_SECONDS", 10)
 # Push services are HTTPS; plain HTTP only for a local test push service.
 WEBPUSH_ALLOW_HTTP = env_bool("WEBPUSH_ALLOW_HTTP", False)
-# A tab that reported it shows a conversation counts as looking at it this long.
+# A tab that reported it shows a conversation counts as looking at it this
+# long after its socket's process last rewrote the report.
 VIEWING_TTL_SECONDS = env_int("VIEWING_TTL_SECONDS", 75)
 
 # Content-Security-Policy (django-csp): our own scripts, styles and sockets

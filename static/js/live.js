@@ -60,8 +60,7 @@ onFrame((frame) => {
   window.dispatchEvent(new CustomEvent("messenger:notification", { detail: frame.notification }));
 });
 
-// Reported on every (re)connect, when the tab is shown or hidden, and every
-// 30 s so the server's record does not expire.
+// Reported on every (re)connect and when the tab is shown or hidden; the
+// server keeps the report while the socket is open.
 onOpen(reportFocus);
 document.addEventListener("visibilitychange", reportFocus);
-window.setInterval(reportFocus, 30000);

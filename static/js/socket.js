@@ -1,11 +1,11 @@
-// The page's one WebSocket, shared by its modules: reconnects with backoff,
-// pings to stay counted online.  Protocol: docs/websocket-protocol.md.
+// The page's one WebSocket, shared by its modules: reconnects with backoff.
+// An idle socket sends nothing: the server keeps it counted online.
+// Protocol: docs/websocket-protocol.md.
 
 const frameListeners = new Set();
 const openListeners = new Set();
 let socket = null;
 let retryDelay = 500;
-let pinger = null;
 
 export function onFrame(listener) {
   frameListeners.add(listener);
@@ -31,7 +31,6 @@ function connect() {
   socket.addEventListener("open", () => {
     retryDelay = 500;
     document.documentElement.dataset.socket = "open";
-    pinger = window.setInterval(() => send({ type: "ping" }), 30000);
     for (const listener of openListeners) listener();
   });
   socket.addEventListener("message", (event) => {
@@ -46,7 +45,6 @@ function connect() {
   });
   socket.addEventListener("close", (event) => {
     document.documentElement.dataset.socket = "closed";
-    window.clearInterval(pinger);
     if (event.code === 4401 || event.code === 4403) return; // Logged out: stay closed.
     const delay = retryDelay * (0.75 + Math.random() * 0.5);
     retryDelay = Math.min(retryDelay * 2, 15000);

@@ -1,12 +1,11 @@
-"""Presence: online while any socket of the user is connected and pinging."""
+"""Presence: online while any socket of the user is open, and not after its process dies."""
 
 import asyncio
 
 import pytest
 from channels.db import database_sync_to_async
 
-from accounts import presence
-from accounts.presence import online_user_ids, presence_leave, presence_refresh, presence_touch
+from accounts.presence import online_user_ids, presence_leave, presence_touch
 from messenger.redis_client import key, sync_client
 from tests.conftest import receive_until, socket_connect, wait_until
 from tests.factories import UserFactory
@@ -18,7 +17,7 @@ def expiry(user_id: int, channel_name: str) -> float | None:
 
 
 async def eventually(condition) -> None:
-    """wait_until in a thread: the refreshes are written by this event loop."""
+    """wait_until in a thread: the rewrites are written by this event loop."""
     await asyncio.to_thread(wait_until, condition, timeout=10)
 
 
@@ -32,8 +31,8 @@ async def test_online_while_any_socket_is_registered_and_fresh(settings) -> None
     assert online_user_ids(user_ids=[101]) == set()
 
 
-async def test_a_socket_that_stops_pinging_drops_out(settings) -> None:
-    settings.PRESENCE_TTL_SECONDS = -1  # Registered already expired: a crashed process.
+async def test_the_sockets_of_a_crashed_process_drop_out(settings) -> None:
+    settings.PRESENCE_TTL_SECONDS = -1  # Registered already expired: nobody rewrites it.
     await presence_touch(user_id=103, channel_name="ghost")
     assert online_user_ids(user_ids=[103]) == set()
 
@@ -47,88 +46,46 @@ async def test_connecting_and_disconnecting_a_socket_sets_presence(kafka_topics)
     assert online_user_ids(user_ids=[person.pk]) == set()
 
 
-async def test_a_refresh_extends_the_registration_by_the_ttl(settings) -> None:
+async def test_the_process_rewrites_an_open_sockets_registration(settings) -> None:
+    settings.SOCKET_REGISTRATION_REFRESH_SECONDS = 1
     settings.PRESENCE_TTL_SECONDS = 60
     await presence_touch(user_id=104, channel_name="tab")
     first = expiry(104, "tab")
-    settings.PRESENCE_TTL_SECONDS = 600
-    await presence_refresh(user_id=104, channel_name="tab")
-    await eventually(lambda: expiry(104, "tab") > first + 500)
+    await eventually(lambda: expiry(104, "tab") > first + 0.5)
     await presence_leave(user_id=104, channel_name="tab")
+    assert expiry(104, "tab") is None
 
 
-async def test_a_refresh_brings_a_lapsed_socket_back(settings) -> None:
-    settings.PRESENCE_TTL_SECONDS = -1  # Lapsed: its pings stopped for a while.
-    await presence_touch(user_id=105, channel_name="sleeper")
+async def test_a_registration_redis_lost_comes_back_while_its_socket_is_open(settings) -> None:
+    settings.SOCKET_REGISTRATION_REFRESH_SECONDS = 1
+    await presence_touch(user_id=105, channel_name="tab")
+    sync_client().delete(key("presence", 105))  # Redis restarted without its data.
     assert online_user_ids(user_ids=[105]) == set()
-    settings.PRESENCE_TTL_SECONDS = 75
-    await presence_refresh(user_id=105, channel_name="sleeper")
     await eventually(lambda: online_user_ids(user_ids=[105]) == {105})
-    await presence_leave(user_id=105, channel_name="sleeper")
+    await presence_leave(user_id=105, channel_name="tab")
 
 
-async def test_refreshes_of_many_sockets_are_written_together(settings, monkeypatch) -> None:
-    batches: list[int] = []
-    write = presence._refresh_write
-
-    async def counted(batch):
-        batches.append(len(batch))
-        await write(batch)
-
-    monkeypatch.setattr(presence, "_refresh_write", counted)
-    for n in range(50):
-        await presence_refresh(user_id=200 + n % 10, channel_name=f"tab-{n}")
-    await eventually(
-        lambda: online_user_ids(user_ids=list(range(200, 210))) == set(range(200, 210))
-    )
-    assert batches == [50]
-    for n in range(50):
-        await presence_leave(user_id=200 + n % 10, channel_name=f"tab-{n}")
-
-
-async def test_a_socket_that_left_is_not_registered_again_by_its_pending_refresh(settings) -> None:
+async def test_a_socket_that_left_is_not_registered_again(settings) -> None:
+    settings.SOCKET_REGISTRATION_REFRESH_SECONDS = 1
     await presence_touch(user_id=106, channel_name="closing")
-    await presence_refresh(user_id=106, channel_name="closing")
-    await presence_refresh(user_id=107, channel_name="staying")  # in the same batch
+    await presence_touch(user_id=107, channel_name="staying")  # rewritten with it
+    staying = expiry(107, "staying")
     await presence_leave(user_id=106, channel_name="closing")
-    await eventually(lambda: online_user_ids(user_ids=[107]) == {107})
+    await eventually(lambda: expiry(107, "staying") > staying)
     assert online_user_ids(user_ids=[106]) == set()
     await presence_leave(user_id=107, channel_name="staying")
 
 
-async def test_leaving_during_the_write_of_its_refresh_waits_for_it(settings, monkeypatch) -> None:
-    # Else the write, landing after the leave, would keep a closed socket
-    # online for PRESENCE_TTL_SECONDS and its user would never be announced offline.
-    started, release = asyncio.Event(), asyncio.Event()
-    write = presence._refresh_write
-
-    async def held(batch):
-        started.set()
-        await release.wait()
-        await write(batch)
-
-    monkeypatch.setattr(presence, "_refresh_write", held)
-    await presence_touch(user_id=108, channel_name="closing")
-    await presence_refresh(user_id=108, channel_name="closing")
-    await asyncio.wait_for(started.wait(), timeout=10)
-    leaving = asyncio.create_task(presence_leave(user_id=108, channel_name="closing"))
-    done, _ = await asyncio.wait([leaving], timeout=0.2)
-    assert not done  # It waits for the write…
-    release.set()
-    await asyncio.wait_for(leaving, timeout=10)
-    assert online_user_ids(user_ids=[108]) == set()  # …and then removes the socket.
-
-
 @pytest.mark.django_db(transaction=True)
-async def test_a_ping_keeps_the_socket_registered(kafka_topics, settings) -> None:
+async def test_an_open_socket_stays_online_without_pinging(kafka_topics, settings) -> None:
+    settings.SOCKET_REGISTRATION_REFRESH_SECONDS = 1
     person = await database_sync_to_async(UserFactory)()
-    settings.PRESENCE_TTL_SECONDS = 60
     socket, _, _ = await socket_connect(person)
     channel_name = sync_client().zrange(key("presence", person.pk), 0, -1)[0].decode()
     connected = expiry(person.pk, channel_name)
-    settings.PRESENCE_TTL_SECONDS = 600
+    await eventually(lambda: expiry(person.pk, channel_name) > connected + 0.5)
+    # A ping is still answered, for clients that want a round trip.
     await socket.send_json_to({"type": "ping"})
     assert (await receive_until(socket, "pong"))["type"] == "pong"
-    await eventually(lambda: expiry(person.pk, channel_name) > connected + 500)
     await socket.disconnect()
     assert online_user_ids(user_ids=[person.pk]) == set()

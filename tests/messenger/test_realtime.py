@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from pytest_django.fixtures import Settings as SettingsWrapper
 
@@ -20,6 +21,7 @@ from messenger.realtime import (
     frames_push_nowait,
 )
 from tests.conftest import free_port, receive_until, socket_connect, wait_until, wait_until_async
+from tests.factories import DirectConversationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -118,13 +120,16 @@ async def test_late_probes_are_not_a_loss_but_a_probe_after_a_gap_is() -> None:
 async def test_a_frame_that_meets_redis_away_is_answered_unavailable(alice, settings) -> None:
     # Under load a web process's Redis pool can have no connection free in
     # time; the client is told to retry, not that the server broke.
+    chat = await database_sync_to_async(
+        lambda: DirectConversationFactory(members=[alice, UserFactory()])
+    )()
     communicator, connected, _ = await socket_connect(alice)
     assert connected
     real_url, loop = settings.REDIS_URL, asyncio.get_running_loop()
     settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
     redis_client._async_clients.pop(loop)  # this loop's next client connects there
     try:
-        await communicator.send_json_to({"type": "focus", "conversation": None})
+        await communicator.send_json_to({"type": "focus", "conversation": chat.pk})
         error = await receive_until(communicator, "error", timeout=30)
     finally:
         settings.REDIS_URL = real_url

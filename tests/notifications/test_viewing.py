@@ -1,6 +1,11 @@
 """The registry of which tab shows which conversation."""
 
+import asyncio
+
+from messenger.redis_client import key, sync_client
+from messenger.registrations import registrations_kept
 from notifications.viewing import viewing_leave, viewing_set, viewing_user_ids
+from tests.conftest import wait_until
 
 
 async def test_a_tab_counts_for_the_conversation_it_last_reported() -> None:
@@ -18,7 +23,27 @@ async def test_a_tab_counts_for_the_conversation_it_last_reported() -> None:
     assert viewing_user_ids(conversation_id=11, user_ids=[]) == set()
 
 
-async def test_a_report_expires_unless_repeated(settings) -> None:
-    settings.VIEWING_TTL_SECONDS = 0
+async def test_the_report_of_a_crashed_process_expires(settings) -> None:
+    settings.VIEWING_TTL_SECONDS = 0  # Reported already expired: nobody rewrites it.
     await viewing_set(user_id=3, channel_name="tab-c", conversation_id=12)
     assert viewing_user_ids(conversation_id=12, user_ids=[3]) == set()
+    await viewing_leave(user_id=3, channel_name="tab-c")
+
+
+async def test_an_open_tabs_report_is_kept_alive_until_it_changes(settings) -> None:
+    settings.SOCKET_REGISTRATION_REFRESH_SECONDS = 1
+    settings.VIEWING_TTL_SECONDS = 60
+    await viewing_set(user_id=4, channel_name="tab-d", conversation_id=13)
+    first = expiry(4, 13, "tab-d")
+    await asyncio.to_thread(wait_until, lambda: expiry(4, 13, "tab-d") > first + 0.5)
+
+    await viewing_set(user_id=4, channel_name="tab-d", conversation_id=14)
+    assert expiry(4, 13, "tab-d") is None
+    assert viewing_user_ids(conversation_id=14, user_ids=[4]) == {4}
+    await viewing_leave(user_id=4, channel_name="tab-d")
+    assert viewing_user_ids(conversation_id=14, user_ids=[4]) == set()
+    assert registrations_kept() == 0
+
+
+def expiry(user_id: int, conversation_id: int, channel_name: str) -> float | None:
+    return sync_client().zscore(key("viewing", user_id, conversation_id), channel_name)
