@@ -79,3 +79,16 @@ async def test_while_redis_is_away_each_rewrite_is_logged_and_tried_again(settin
     assert registrations_kept() == 1
     await registration_forget(key=name, member="tab")
     assert registrations_kept() == 0
+
+
+async def test_rewrites_go_on_after_redis_forgets_the_script(settings) -> None:
+    # A restarted Redis has no scripts loaded: the rewrite loads it again.
+    settings.SOCKET_REGISTRATION_REFRESH_SECONDS = 1
+    name = key("test-registrations", "flushed")
+    await registration_keep(key=name, member="tab", ttl_seconds=60)
+    await eventually(lambda: score("flushed", "tab") is not None)
+    sync_client().script_flush()
+    sync_client().delete(name)
+    await eventually(lambda: score("flushed", "tab") is not None)
+    await registration_forget(key=name, member="tab")
+    sync_client().delete(name)
