@@ -227,7 +227,7 @@ class Generator:
         }
 
     async def keepalive_start(self, every: float) -> dict[str, Any]:
-        """Start what a browser tab does every ``every`` seconds: ping (and focus)."""
+        """Start pinging (and repeating focus reports) every ``every`` seconds."""
         if self.keepalive is None:
             self.keepalive = asyncio.create_task(self._keepalive(every))
         return {}
