@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.fault_check import Sent, Shown, Stored, Verdict, check  # noqa: E402
+from bench.load_servers import free_port  # noqa: E402
 
 PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv").exists() else sys.executable
 TOPIC_PREFIX = "faults."
@@ -59,23 +60,6 @@ FAULTS = (
     "brokers-down",
     "negative-control",
 )
-
-
-def free_port(*, also_free: int = 0) -> int:
-    """Return a free loopback port (and, if asked, its neighbour ``also_free`` above)."""
-    while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port + also_free > 65535:
-            continue
-        if also_free:
-            with socket.socket() as s:
-                try:
-                    s.bind(("127.0.0.1", port + also_free))
-                except OSError:
-                    continue
-        return port
 
 
 def log(text: str) -> None:

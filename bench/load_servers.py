@@ -23,11 +23,21 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def free_port() -> int:
-    """Return a TCP port nothing listens on now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def free_port(*, also_free: int = 0) -> int:
+    """Return a loopback port nothing listens on now (and, if asked, its neighbour ``also_free`` above)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port + also_free > 65535:
+            continue
+        if also_free:
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port + also_free))
+                except OSError:
+                    continue
+        return port
 
 
 def wait_port(port: int, timeout: float = 60) -> None:

@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,13 +39,8 @@ from django.test import Client  # noqa: E402
 from kafka.admin import KafkaAdminClient  # noqa: E402
 
 from accounts.models import User  # noqa: E402
+from bench.load_servers import free_port  # noqa: E402
 from conversations.services import conversation_direct_get_or_create  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def person(username: str) -> tuple[User, str]:

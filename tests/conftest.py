@@ -21,6 +21,7 @@ from kafka.admin import KafkaAdminClient
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from accounts.models import User
+from bench.load_servers import free_port
 from messenger.asgi import application
 from messenger.kafka.admin import topics_ensure
 from messenger.kafka.consumer import ConsumerRunner
@@ -147,12 +148,6 @@ def child_env(prefix: str, **extra: str) -> dict[str, str]:
         "DATABASE_URL": test_database_url(),
         **extra,
     }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import time
@@ -28,6 +27,7 @@ from django.db import connection
 from kafka.admin import KafkaAdminClient
 from kafka.partitioner.default import murmur2
 
+from bench.load_servers import free_port
 from conversations.models import Conversation, Message
 from tests.conftest import RUN_PREFIX, session_cookie
 from tests.factories import DirectConversationFactory
@@ -37,23 +37,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 SCRIPT = str(settings.BASE_DIR / "scripts" / "scale-out.sh")
 PARTITIONS = settings.KAFKA_TOPIC_PARTITIONS
 TOKEN = "scale-test-token"
-
-
-def free_port(*, also_free: int = 0) -> int:
-    """Return a free loopback port whose neighbour ``also_free`` above is free too."""
-    while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port + also_free > 65535:
-            continue
-        if also_free:
-            with socket.socket() as s:
-                try:
-                    s.bind(("127.0.0.1", port + also_free))
-                except OSError:
-                    continue
-        return port
 
 
 class Layout:
