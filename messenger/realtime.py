@@ -10,6 +10,7 @@ import concurrent.futures
 import hashlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -87,11 +88,21 @@ def _push_queue() -> tuple[asyncio.AbstractEventLoop, "asyncio.Queue[_Push]"]:
         return _loop, _queue
 
 
+# How long a push nobody waits for is tried again while the channel layer
+# refuses it (Redis restarting): a socket's watcher may already have had it
+# reconnect and sync before this process's layer took pushes again, and then
+# nothing else would bring it these frames.  Clients drop repeated frames by id.
+PUSH_RETRY_SECONDS = 10.0
+
+
 async def _push_worker(queue: "asyncio.Queue[_Push]") -> None:
     while True:
         push = await queue.get()
         try:
-            await _send_all(push.sends)
+            if push.done is None:
+                await _send_retrying(push.sends)
+            else:
+                await _send_all(push.sends)
         except Exception as exc:
             if push.done is not None:
                 push.done.set_exception(exc)
@@ -107,6 +118,22 @@ async def _push_worker(queue: "asyncio.Queue[_Push]") -> None:
                 push.then()
             except Exception:
                 logger.exception("after a push")
+
+
+async def _send_retrying(sends: Sequence[tuple[str, dict[str, Any]]]) -> None:
+    """Send frames, trying again for up to PUSH_RETRY_SECONDS; the pushes behind wait."""
+    deadline = time.monotonic() + PUSH_RETRY_SECONDS
+    pause = 0.1
+    while True:
+        try:
+            await _send_all(sends)
+            return
+        except Exception:
+            if time.monotonic() + pause > deadline:
+                raise
+            logger.warning("the channel layer refused %d frames; trying again", len(sends))
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 1.0)
 
 
 def _enqueue(push: _Push, *, limit: int | None = None) -> bool:
@@ -155,7 +182,8 @@ def frames_push_nowait(
 
     For the consumer: waiting for its pushes was a sixth of its time, while
     the next batch could be stored.  They go out in order with every other
-    push of the process.  A failure is logged.  When the channel layer stops
+    push of the process.  One the layer refuses is tried again for up to
+    PUSH_RETRY_SECONDS, then dropped and logged.  When the channel layer stops
     taking pushes and the queue is full, the frames are dropped: the
     channel-layer watcher then has clients reconnect and sync.
     """

@@ -91,7 +91,9 @@ async def test_killing_the_consumer_mid_stream_loses_and_duplicates_nothing(
     first = consumer_process(kafka_topics, group)
     await wait_for_count(chat.pk, 40)
     first.send_signal(signal.SIGKILL)
-    first.wait(timeout=10)
+    # In a thread: this event loop runs the sockets and the channel-layer
+    # watcher, which a wait of seconds would starve.
+    await asyncio.to_thread(first.wait, 10)
     stored_at_kill = await database_sync_to_async(stored_count)(chat.pk)
     assert 0 < stored_at_kill < FIRST_BATCH, "the kill must land mid-stream"
 
@@ -99,7 +101,8 @@ async def test_killing_the_consumer_mid_stream_loses_and_duplicates_nothing(
     second = consumer_process(kafka_topics, group)
     await wait_for_count(chat.pk, len(bodies))
     second.send_signal(signal.SIGTERM)
-    assert second.wait(timeout=30) == 0, second.stderr.read().decode() if second.stderr else ""
+    exit_code = await asyncio.to_thread(second.wait, 30)
+    assert exit_code == 0, second.stderr.read().decode() if second.stderr else ""
 
     stored = await database_sync_to_async(list)(
         Message.objects.filter(conversation=chat).order_by("sequence")

@@ -95,6 +95,21 @@ async def test_a_redis_restart_makes_open_sockets_reconnect_and_sync(alice, priv
     await communicator.wait()
 
 
+async def test_a_push_nobody_waits_for_goes_out_once_redis_is_back(private_redis) -> None:
+    # Dropped, it would reach no socket: the recipients' watcher may already
+    # have had them reconnect and sync before this push was refused.
+    await asyncio.to_thread(private_redis.stop)
+    pushed: list[str] = []
+    frames_push_nowait(
+        [("user.retry-test", {"type": "frame", "n": 1})], then=lambda: pushed.append("sent")
+    )
+    await asyncio.sleep(0.5)  # the push is refused meanwhile
+    assert pushed == []
+    await asyncio.to_thread(private_redis.start)
+
+    await wait_until_async(lambda: pushed == ["sent"], timeout=15)
+
+
 async def test_late_probes_are_not_a_loss_but_a_probe_after_a_gap_is() -> None:
     # One channel's messages arrive in order: a probe that arrives after one
     # that never did means the layer dropped it.  Late probes (pushes queued
