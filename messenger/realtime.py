@@ -259,9 +259,9 @@ async def _layer_watch() -> None:
             probes.gap = False
             run_id = current
             if probes.seen == probes.sent and lost:
-                # The last probe made the round trip: pushes flow again.
-                lost = False
-                await _sockets_reconnect(layer)
+                # The last probe made the round trip: pushes flow again.  A
+                # socket the layer could not reach yet is asked at the next check.
+                lost = not await _sockets_reconnect(layer)
             try:
                 probes.sent += 1
                 await layer.send(channel, {"type": "probe", "n": probes.sent})
@@ -285,12 +285,17 @@ async def _probes_receive(layer: Any, channel: str, probes: _Probes) -> None:
         probes.seen = max(probes.seen, message["n"])
 
 
-async def _sockets_reconnect(layer: Any) -> None:
+async def _sockets_reconnect(layer: Any) -> bool:
+    """Ask every socket of this process to reconnect; return whether each was asked."""
     logger.warning(
         "the channel layer may have dropped pushes; reconnecting %d sockets", len(_sockets)
     )
+    asked = True
     for channel_name in list(_sockets):
         try:
             await layer.send(channel_name, {"type": "socket.reconnect"})
-        except Exception:
-            logger.exception("could not ask a socket to reconnect")
+        except Exception as exc:
+            # Right after a Redis restart the layer's first sends can fail.
+            logger.warning("could not ask a socket to reconnect yet: %r", exc)
+            asked = False
+    return asked
