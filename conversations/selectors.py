@@ -3,7 +3,7 @@
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from django.db.models import Model, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.base import ModelState
@@ -249,6 +249,15 @@ def _loaded(model: type[ModelT], columns: tuple[str, ...], values: Sequence[obje
     return instance
 
 
+def _user_loaded(users: dict[int, User], values: Sequence[object]) -> User:
+    """Return the User of these _USER_COLUMNS values, one instance per id in ``users``."""
+    user_id = cast(int, values[0])
+    found = users.get(user_id)
+    if found is None:
+        found = users[user_id] = _loaded(User, _USER_COLUMNS, values)
+    return found
+
+
 def _history(where: str, order: str, params: list[object], limit: int) -> list[Message]:
     """Return the messages matching ``where``, with everything their wire shape shows.
 
@@ -258,11 +267,8 @@ def _history(where: str, order: str, params: list[object], limit: int) -> list[M
     rows = prepared_rows(_HISTORY_SQL.format(where=where, order=order), [*params, limit])
     users: dict[int, User] = {}
 
-    def user(values: tuple[object, ...]) -> User:
-        found = users.get(values[0])  # type: ignore[call-overload]
-        if found is None:
-            found = users[values[0]] = _loaded(User, _USER_COLUMNS, values)  # type: ignore[index]
-        return found
+    def user(values: Sequence[object]) -> User:
+        return _user_loaded(users, values)
 
     n_message, n_user = len(_MESSAGE_COLUMNS), len(_USER_COLUMNS)
     messages = []
@@ -396,10 +402,7 @@ def members_of(*, conversation_ids: Sequence[int]) -> dict[int, list[User]]:
     members: dict[int, list[User]] = {pk: [] for pk in conversation_ids}
     users: dict[int, User] = {}
     for conversation_id, *values in prepared_rows(_MEMBERS_SQL, [list(conversation_ids)]):
-        user = users.get(values[0])
-        if user is None:
-            user = users[values[0]] = _loaded(User, _USER_COLUMNS, values)
-        members[conversation_id].append(user)
+        members[conversation_id].append(_user_loaded(users, values))
     return members
 
 
