@@ -95,8 +95,7 @@ class _Keeper:
 
     def keep(self, registration: _Registration) -> None:
         self.kept[(registration.key, registration.member)] = registration
-        interval = settings.SOCKET_REGISTRATION_REFRESH_SECONDS
-        self.due.append((time.monotonic() + interval, registration))
+        self.due.append((time.monotonic() + _interval(), registration))
         if self.task is None:
             self.task = asyncio.get_running_loop().create_task(self._run())
 
