@@ -378,13 +378,18 @@ class Person:
         self.ports = ports
         self.port_index = 0
         self.ledger = ledger
+        # Per conversation, the sequence up to which every message was shown:
+        # a catch-up starts there.  Sequences shown beyond a gap wait in ``ahead``.
         self.last_sequence: dict[int, int] = {}
+        self.ahead: dict[int, set[int]] = {}
+        self.catching_up: set[int] = set()
         self.shown: list[Shown] = []
         self.shown_ids: set[int] = set()
         self.shown_clients: set[str] = set()
         self.pending: dict[str, Pending] = {}
         self.ws: Any = None
         self.connects = 0
+        self.gap_catch_ups = 0  # catch-ups started by a sequence gap (a missed push)
 
     async def run(self) -> None:
         import websockets
@@ -409,6 +414,7 @@ class Person:
             self.connects += 1
             try:
                 if self.last_sequence:
+                    self.catching_up.update(self.last_sequence)
                     await self._send(
                         {
                             "type": "sync",
@@ -499,20 +505,44 @@ class Person:
                     arrived_at=now,
                 )
             )
-            self.last_sequence[conversation_id] = max(
-                self.last_sequence[conversation_id], message["sequence"]
-            )
-        elif kind == "sync.done" and frame.get("more"):
-            task = asyncio.get_running_loop().create_task(
-                self._send(
-                    {
-                        "type": "sync",
-                        "conversations": {str(frame["conversation"]): frame["last_sequence"]},
-                    }
-                )
-            )
-            _background.add(task)
-            task.add_done_callback(_background.discard)
+            self._sequence_shown(conversation_id, message["sequence"])
+        elif kind == "sync.done":
+            conversation_id = frame["conversation"]
+            if conversation_id not in self.last_sequence:
+                return
+            # The server sent every message it had up to last_sequence.
+            self._sequence_shown(conversation_id, frame["last_sequence"], through=True)
+            self.catching_up.discard(conversation_id)
+            if frame.get("more"):
+                self._catch_up(conversation_id)
+
+    def _sequence_shown(
+        self, conversation_id: int, sequence: int, *, through: bool = False
+    ) -> None:
+        """Move the conversation's catch-up point; a gap means a missed push: catch up."""
+        last = self.last_sequence[conversation_id]
+        ahead = self.ahead.setdefault(conversation_id, set())
+        if through:
+            last = max(last, sequence)
+        elif sequence > last:
+            ahead.add(sequence)
+        while last + 1 in ahead:
+            last += 1
+        ahead -= {s for s in ahead if s <= last}
+        self.last_sequence[conversation_id] = last
+        if ahead and conversation_id not in self.catching_up:
+            self.gap_catch_ups += 1
+            self._catch_up(conversation_id)
+
+    def _catch_up(self, conversation_id: int) -> None:
+        self.catching_up.add(conversation_id)
+        frame = {
+            "type": "sync",
+            "conversations": {str(conversation_id): self.last_sequence[conversation_id]},
+        }
+        task = asyncio.get_running_loop().create_task(self._send(frame))
+        _background.add(task)
+        task.add_done_callback(_background.discard)
 
 
 _background: set["asyncio.Task[None]"] = set()
@@ -696,7 +726,11 @@ class Matrix:
         runner: Callable[[dict[int, set[int]]], Awaitable[Outcome]]
         runner = getattr(self, "fault_" + fault.replace("-", "_"))
         started = time.monotonic()
+        gaps_before = sum(p.gap_catch_ups for p in self.people.values())
         client_ids, notes, passed = await runner(members)
+        gaps = sum(p.gap_catch_ups for p in self.people.values()) - gaps_before
+        if gaps:
+            notes.append(f"{gaps} catch-ups after a missed push")
         rows = await asyncio.to_thread(self._stored, list(members))
         verdict = check(
             sent=[self.ledger[c] for c in client_ids],

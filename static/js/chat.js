@@ -22,7 +22,14 @@ const REACTIONS = ["👍", "❤️", "😂", "😮", "😢", "🎉"];
 const seenIds = new Set([...list.querySelectorAll("[data-id]")].map((el) => el.dataset.id));
 const pending = new Map(); // client_id -> {element, body, attachments, replyTo}
 const reads = new Map(Object.entries(config.reads).map(([id, seq]) => [Number(id), seq]));
+// The newest message shown, for read receipts; and the sequence up to which
+// every message is shown, where a catch-up starts.  A message past a gap
+// (its predecessor's push was lost: the channel layer is at-most-once) is
+// kept in `ahead` and starts a catch-up from before the gap.
 let lastSequence = config.lastSequence;
+let shownThrough = config.lastSequence;
+const ahead = new Set();
+let catchingUp = false;
 // The conversation's change number this page has seen: edits, deletions and
 // reactions after it are sent again on (re)connect.
 let lastChange = config.lastChange;
@@ -151,12 +158,21 @@ function showMessage(message) {
     insertInOrder(item, message.sequence);
   }
   lastSequence = Math.max(lastSequence, message.sequence);
+  sequenceShown(message.sequence);
   const mine = message.sender.id === config.userId;
   if (!mine) announcer.textContent = `${message.sender.name}: ${message.body}`;
   clearTyping(message.sender.id);
   list.scrollTop = list.scrollHeight;
   markRead();
   showSeen();
+}
+
+function sequenceShown(sequence, { through = false } = {}) {
+  if (through) shownThrough = Math.max(shownThrough, sequence);
+  else if (sequence > shownThrough) ahead.add(sequence);
+  while (ahead.has(shownThrough + 1)) shownThrough += 1;
+  for (const s of ahead) if (s <= shownThrough) ahead.delete(s);
+  if (ahead.size && !catchingUp) sync(shownThrough);
 }
 
 function updateMessage(message) {
@@ -216,7 +232,7 @@ function sendPending(clientId) {
 }
 
 function sync(after) {
-  send({
+  catchingUp = send({
     type: "sync",
     conversations: { [config.conversation]: after },
     changes: { [config.conversation]: lastChange },
@@ -227,7 +243,7 @@ onOpen(() => {
   status.textContent = "";
   // Catch up on what was stored while we were away, then resend what was
   // never acknowledged (the server stores each client_id once).
-  sync(lastSequence);
+  sync(shownThrough);
   for (const clientId of pending.keys()) sendPending(clientId);
   markRead();
 });
@@ -266,7 +282,10 @@ onFrame((frame) => {
     case "sync.done":
       if (frame.conversation !== config.conversation) break;
       lastChange = Math.max(lastChange, frame.last_change);
-      if (frame.more) sync(frame.last_sequence);
+      // The server sent every message it had up to last_sequence.
+      catchingUp = false;
+      sequenceShown(frame.last_sequence, { through: true });
+      if (frame.more && !catchingUp) sync(shownThrough);
       break;
     case "error": {
       const entry = frame.client_id && pending.get(frame.client_id);
