@@ -8,7 +8,9 @@ connection is observed through a connection that records when it is looked at.
 
 import gc
 import weakref
+from collections import Counter
 from collections.abc import Callable, Iterator
+from itertools import pairwise
 
 import daphne.server
 import pytest
@@ -64,9 +66,9 @@ def pending(clock: Clock, checker: Callable[[], None]) -> int:
 
 
 def run_for(clock: Clock, server: WebServer, seconds: int) -> None:
-    """Step the clock a second at a time; each checker has exactly one call pending throughout."""
-    for _ in range(seconds):
-        clock.advance(1)
+    """Step the clock half a second at a time; each checker has one call pending throughout."""
+    for _ in range(seconds * 2):
+        clock.advance(0.5)
         assert pending(clock, server.application_checker) == 1
         assert pending(clock, server.timeout_checker) == 1
 
@@ -84,8 +86,9 @@ def test_each_scan_runs_every_five_seconds_by_default(clock, default_intervals) 
     ("application", "timeout", "seconds", "application_scans", "timeout_scans"),
     [
         pytest.param("3", "7", 16, [1, 4, 7, 10, 13, 16], [2, 9, 16], id="from-the-environment"),
-        # Shorter than daphne's own period (1 s, 2 s): daphne's pace.
-        pytest.param("1", "1", 6, [1, 2, 3, 4, 5, 6], [2, 4, 6], id="shorter-than-daphnes"),
+        # The application scan keeps daphne's pace (1 s) at the shortest; the
+        # timeout scan calls itself every half second.
+        pytest.param("1", "1", 6, [1, 2, 3, 4, 5, 6], [2, 3, 4, 5, 6], id="every-second"),
     ],
 )
 def test_the_intervals_come_from_the_environment_when_the_server_is_made(
@@ -99,16 +102,39 @@ def test_the_intervals_come_from_the_environment_when_the_server_is_made(
     assert connection.timeout_scans == timeout_scans
 
 
-def test_a_closed_connection_is_reaped_by_the_next_due_scan(clock, default_intervals) -> None:
+def test_a_closed_connection_is_reaped_by_the_next_pass(clock, default_intervals) -> None:
     server, connection = started(clock)
-    clock.advance(1)  # the first application scan
+    clock.advance(1)  # the first application pass: only ``connection``
     closed = RecordingConnection(clock)
     server.connections[closed] = {"connected": 0.0, "disconnected": 1.0}
     run_for(clock, server, 4)
     assert closed in server.connections
-    run_for(clock, server, 1)
+    run_for(clock, server, 5)  # the next pass, in slices from 6 s to 10 s
     assert closed not in server.connections
     assert connection in server.connections
+
+
+def test_a_pass_reaches_every_connection_once_a_little_at_a_time(clock, default_intervals) -> None:
+    # One scan of 10,000 sockets held the event loop for 30-90 ms.
+    server, first = started(clock)
+    others = [RecordingConnection(clock) for _ in range(9)]
+    for other in others:
+        server.connections[other] = {"connected": 0.0, "application_instance": other}
+    everyone = [first, *others]
+    run_for(clock, server, 22)
+
+    # Each connection once per pass, a pass every 5 s…
+    for connection in everyone:
+        for scans in (connection.application_scans, connection.timeout_scans):
+            assert len(scans) in (4, 5)
+            assert all(b - a == 5 for a, b in pairwise(scans))
+    # …and each call of a checker takes its share: a fifth of them (it is
+    # called every 1 s) for applications, a tenth (every 0.5 s) for timeouts.
+    application_calls = Counter(t for c in everyone for t in c.application_scans)
+    timeout_calls = Counter(t for c in everyone for t in c.timeout_scans)
+    assert set(application_calls.values()) == {2}
+    assert set(timeout_calls.values()) == {1}
+    assert len(server.connections) == 10
 
 
 @pytest.mark.parametrize("value", ["0", "-5", "soon"])
