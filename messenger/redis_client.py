@@ -3,10 +3,13 @@
 import asyncio
 import threading
 import weakref
+from typing import Any
 
 import redis
 import redis.asyncio as aredis
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 # One async client per event loop: a redis.asyncio connection belongs to the
 # loop that opened it.  The sync client's pool is thread-safe.
@@ -47,3 +50,13 @@ def sync_client() -> redis.Redis:
 def key(*parts: object) -> str:
     """Return a Redis key under this deployment's (or test run's) prefix."""
     return ":".join([settings.CACHES["default"]["KEY_PREFIX"], *map(str, parts)])
+
+
+@receiver(setting_changed)
+def _clients_forget(*, setting: str, **kwargs: Any) -> None:
+    """Forget the clients when ``REDIS_URL`` changes (tests): new ones connect to the new URL."""
+    global _sync_client
+    if setting == "REDIS_URL":
+        _async_clients.clear()
+        with _sync_lock:
+            _sync_client = None
