@@ -37,7 +37,7 @@ from conversations.services import (
     message_send,
     reaction_set,
 )
-from messenger.errors import SERVICE_AWAY_ERRORS
+from messenger.errors import SERVICE_AWAY_ERRORS, UNAVAILABLE_TEXT
 from messenger.kafka.events import Envelope, UserOffline, UserOnline
 from messenger.kafka.producer import PublishError, publish_async
 from messenger.metrics import websocket_closed, websocket_opened
@@ -185,7 +185,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._send_error(exc.code, exc.message, _echo_id(frame))
         except SERVICE_AWAY_ERRORS as exc:
             logger.warning("a %r frame met a service away: %r", frame.get("type"), exc)
-            await self._send_error("unavailable", "The server is busy; try again.", _echo_id(frame))
+            await self._send_error("unavailable", UNAVAILABLE_TEXT, _echo_id(frame))
         except Exception:
             logger.exception("unexpected failure handling a frame")
             await self._send_error("internal", "Something went wrong; try again.", _echo_id(frame))

@@ -25,7 +25,7 @@ from conversations import selectors
 from conversations.attachments import AttachmentError, attachments_check, attachments_link
 from conversations.models import Conversation, Membership, Message, Reaction
 from conversations.serializers import message_serialize
-from messenger.errors import SERVICE_AWAY_ERRORS, RuleError
+from messenger.errors import SERVICE_AWAY_ERRORS, UNAVAILABLE_TEXT, RuleError
 from messenger.kafka.events import (
     ConversationChanged,
     ConversationRead,
@@ -86,9 +86,6 @@ class MessageAccepted:
     offset: int
 
 
-SEND_UNAVAILABLE = "The message could not be sent right now; try again."
-
-
 async def message_send(
     *,
     sender: User,
@@ -127,7 +124,7 @@ async def message_send(
             # Redis or PostgreSQL away, or a web process so busy its pool had
             # no free connection in time: the sender resends later.
             logger.warning("message %s from user %s refused: %r", client_id, sender.pk, outcome)
-            raise ConversationError("unavailable", SEND_UNAVAILABLE) from outcome
+            raise ConversationError("unavailable", UNAVAILABLE_TEXT) from outcome
         if isinstance(outcome, BaseException):
             raise outcome
     if limited:
@@ -152,7 +149,7 @@ async def message_send(
             sender.pk,
             extra={"event_id": str(envelope.id)},
         )
-        raise ConversationError("unavailable", SEND_UNAVAILABLE) from None
+        raise ConversationError("unavailable", UNAVAILABLE_TEXT) from None
     trace_logger.info(
         "message accepted",
         extra={
@@ -227,7 +224,7 @@ async def _publish(envelope: Envelope) -> None:
         await publish_async(envelope)
     except PublishError:
         logger.exception("%s not accepted", envelope.type, extra={"event_id": str(envelope.id)})
-        raise ConversationError("unavailable", "That did not go through; try again.") from None
+        raise ConversationError("unavailable", UNAVAILABLE_TEXT) from None
 
 
 async def _own_message(*, user: User, message_id: int) -> Message:

@@ -17,3 +17,7 @@ class RuleError(Exception):
 # What a request meets when Redis or PostgreSQL is away, or so busy that no
 # connection of the pool came free in time: the client should retry later.
 SERVICE_AWAY_ERRORS = (RedisError, OperationalError, InterfaceError)
+
+# The one text of the ``unavailable`` refusal: a service the request needs is
+# away (Kafka, Redis or PostgreSQL).
+UNAVAILABLE_TEXT = "The server could not take that right now; try again."
