@@ -9,7 +9,7 @@ from accounts.models import User
 from accounts.services import token_create
 from contacts.models import Contact
 from conversations.models import Conversation, Membership, Message
-from messenger.kafka.events import Envelope, MessageSent
+from messenger.kafka.events import Envelope, MessageEdited, MessageReaction, MessageSent
 
 PASSWORD = "correct horse battery staple"
 
@@ -64,6 +64,33 @@ def message_sent_envelope(
             client_id=client_id or uuid.uuid4(),
             body=body,
             reply_to_id=None if reply_to is None else reply_to.pk,
+        )
+    )
+
+
+def message_edited_envelope(*, message: Message, editor: User, body: str) -> Envelope:
+    """Build the event of an edit of a stored message."""
+    return Envelope(
+        payload=MessageEdited(
+            conversation_id=message.conversation_id,
+            message_id=message.pk,
+            editor_id=editor.pk,
+            body=body,
+        )
+    )
+
+
+def reaction_envelope(
+    *, message: Message, user: User, emoji: str = "👍", added: bool = True
+) -> Envelope:
+    """Build the event of a reaction added to (or taken off) a stored message."""
+    return Envelope(
+        payload=MessageReaction(
+            conversation_id=message.conversation_id,
+            message_id=message.pk,
+            user_id=user.pk,
+            emoji=emoji,
+            added=added,
         )
     )
 

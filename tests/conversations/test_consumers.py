@@ -17,11 +17,17 @@ from contacts.models import Block
 from conversations.consumers import CLOSE_UNAUTHENTICATED, ChatConsumer
 from conversations.models import Message
 from conversations.services import messages_store
-from messenger.kafka.events import Envelope, MessageDeleted, MessageEdited, MessageReaction
+from messenger.kafka.events import Envelope, MessageDeleted
 from messenger.kafka.producer import producer_close
 from messenger.realtime import user_group
 from tests.conftest import receive_until, socket_connect
-from tests.factories import DirectConversationFactory, UserFactory, message_sent_envelope
+from tests.factories import (
+    DirectConversationFactory,
+    UserFactory,
+    message_edited_envelope,
+    message_sent_envelope,
+    reaction_envelope,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -128,15 +134,15 @@ async def test_sync_resends_the_edits_deletions_and_reactions_made_while_away(
     )
     # Bob saw all three (change 0), then went away while Alice changed them.
     changes = [
-        MessageEdited(conversation_id=chat.pk, message_id=first.pk, editor_id=alice.pk, body="1!"),
-        MessageReaction(
-            conversation_id=chat.pk, message_id=second.pk, user_id=alice.pk, emoji="🎉", added=True
+        message_edited_envelope(message=first, editor=alice, body="1!"),
+        reaction_envelope(message=second, user=alice, emoji="🎉"),
+        Envelope(
+            payload=MessageDeleted(
+                conversation_id=chat.pk, message_id=third.pk, deleter_id=alice.pk
+            )
         ),
-        MessageDeleted(conversation_id=chat.pk, message_id=third.pk, deleter_id=alice.pk),
     ]
-    await database_sync_to_async(messages_store)(
-        envelopes=[Envelope(payload=change) for change in changes]
-    )
+    await database_sync_to_async(messages_store)(envelopes=changes)
 
     back, _, _ = await socket_connect(bob)
     await back.send_json_to(

@@ -16,7 +16,6 @@ from conversations.services import (
     message_send,
     messages_store,
 )
-from messenger.kafka.events import Envelope, MessageEdited, MessageReaction
 from messenger.prepared import prepared_rows
 from messenger.realtime import user_group
 from tests.conftest import free_port
@@ -24,7 +23,9 @@ from tests.factories import (
     DirectConversationFactory,
     UserFactory,
     make_contacts,
+    message_edited_envelope,
     message_sent_envelope,
+    reaction_envelope,
 )
 
 pytestmark = pytest.mark.django_db
@@ -281,16 +282,7 @@ def test_a_reply_and_a_changed_message_are_read_back_for_their_push(
     with django_capture_on_commit_callbacks(execute=True):
         [replied, edited] = messages_store(envelopes=[reply, plain])
         messages_store(
-            envelopes=[
-                Envelope(
-                    payload=MessageEdited(
-                        conversation_id=chat.pk,
-                        message_id=edited.pk,
-                        editor_id=alice.pk,
-                        body="fixed",
-                    )
-                )
-            ]
+            envelopes=[message_edited_envelope(message=edited, editor=alice, body="fixed")]
         )
 
     assert sorted(read_back) == [replied.pk, edited.pk]
@@ -310,31 +302,11 @@ def test_each_applied_change_gets_the_conversations_next_change_number() -> None
     )
     messages_store(
         envelopes=[
-            Envelope(
-                payload=MessageEdited(
-                    conversation_id=chat.pk, message_id=first.pk, editor_id=alice.pk, body="1"
-                )
-            ),
+            message_edited_envelope(message=first, editor=alice, body="1"),
             # Not Bob's message to edit: refused, so no change number.
-            Envelope(
-                payload=MessageEdited(
-                    conversation_id=chat.pk, message_id=first.pk, editor_id=bob.pk, body="x"
-                )
-            ),
-            Envelope(
-                payload=MessageReaction(
-                    conversation_id=chat.pk,
-                    message_id=second.pk,
-                    user_id=alice.pk,
-                    emoji="👍",
-                    added=True,
-                )
-            ),
-            Envelope(
-                payload=MessageEdited(
-                    conversation_id=chat.pk, message_id=first.pk, editor_id=alice.pk, body="2"
-                )
-            ),
+            message_edited_envelope(message=first, editor=bob, body="x"),
+            reaction_envelope(message=second, user=alice),
+            message_edited_envelope(message=first, editor=alice, body="2"),
         ]
     )
 
