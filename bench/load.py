@@ -47,6 +47,8 @@ from bench.load_clients import worker_main  # noqa: E402
 
 RUN = uuid.uuid4().hex[:8]
 APPLICATIONS = {"app": "messenger.asgi:application", "baseline": "bench.load_baseline:application"}
+# The topics run_kafka_consumers consumes, for --consumer-per-topic.
+CONSUMED_TOPICS = ("messages", "notifications", "activity")
 SCENARIOS = ["hops", "rate10", "rate500", "sustained", "groups", "idle", "growth"]
 TARGETS = {
     "rate10": "p50 <= 8 ms, p99 <= 25 ms",
@@ -213,7 +215,8 @@ class Bench:
         self.env = {
             **os.environ,
             "MESSAGE_RATE_LIMIT": "1000000000",
-            "LOG_LEVEL": "WARNING",
+            # BENCH_LOG_LEVEL=INFO logs every consumer batch (topic, size, time).
+            "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
             "LOG_TRACE_LEVEL": "WARNING",
             "DEBUG": "0",
         }
@@ -238,7 +241,15 @@ class Bench:
         """Start the app's daphne and consumer and the baseline's daphne."""
         # Several consumer processes share the topics' partitions as one group.
         for n in range(max(1, self.args.consumers)):
-            self.procs[f"consumer{n}"] = load_servers.consumer_start(self.group, self.env, self.log)
+            if self.args.consumer_per_topic:
+                for topic in CONSUMED_TOPICS:
+                    self.procs[f"consumer{n}-{topic}"] = load_servers.consumer_start(
+                        self.group, self.env, self.log, topics=[topic]
+                    )
+            else:
+                self.procs[f"consumer{n}"] = load_servers.consumer_start(
+                    self.group, self.env, self.log
+                )
         for server, application in APPLICATIONS.items():
             for n, port in enumerate(self.ports[server]):
                 self.procs[f"{server}-web{n}"] = load_servers.daphne_start(
@@ -707,6 +718,11 @@ def main() -> None:
     parser.add_argument("--generators", type=int, default=3, help="client processes")
     parser.add_argument(
         "--consumers", type=int, default=1, help="run_kafka_consumers processes (one group)"
+    )
+    parser.add_argument(
+        "--consumer-per-topic",
+        action="store_true",
+        help="run each of those as one process per topic (messages, notifications, activity)",
     )
     parser.add_argument(
         "--web-processes",

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,10 +70,19 @@ def daphne_start(application: str, port: int, env: dict[str, str], log: Path) ->
     return proc
 
 
-def consumer_start(group: str, env: dict[str, str], log: Path) -> subprocess.Popen:
-    """Start ``run_kafka_consumers`` in its own consumer group."""
+def consumer_start(
+    group: str, env: dict[str, str], log: Path, *, topics: Sequence[str] = ()
+) -> subprocess.Popen:
+    """Start ``run_kafka_consumers`` in its own consumer group (all topics, or these)."""
     return subprocess.Popen(
-        [sys.executable, "manage.py", "run_kafka_consumers", "--group", group],
+        [
+            sys.executable,
+            "manage.py",
+            "run_kafka_consumers",
+            "--group",
+            group,
+            *(arg for topic in topics for arg in ("--topic", topic)),
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
