@@ -1,10 +1,11 @@
 """Reads of notifications, preferences, mutes and push subscriptions."""
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from accounts.models import User
 from notifications.models import ConversationMute, Notification, Preferences, PushSubscription
@@ -13,6 +14,18 @@ from notifications.models import ConversationMute, Notification, Preferences, Pu
 def unread_count(*, user_id: int) -> int:
     """Return how many of the user's notifications are unread."""
     return Notification.objects.filter(recipient_id=user_id, read_at__isnull=True).count()
+
+
+def unread_counts(*, user_ids: Iterable[int]) -> dict[int, int]:
+    """Return how many notifications each of these users has unread, in one query."""
+    wanted = set(user_ids)
+    counts = dict(
+        Notification.objects.filter(recipient_id__in=wanted, read_at__isnull=True)
+        .values_list("recipient_id")
+        .annotate(unread=Count("pk"))
+        .values_list("recipient_id", "unread")
+    )
+    return {uid: counts.get(uid, 0) for uid in wanted}
 
 
 def notifications_of(*, user: User) -> QuerySet[Notification]:

@@ -42,7 +42,7 @@ from messenger.kafka.events import (
     MessageNotify,
 )
 from messenger.kafka.producer import PublishError, publish_all_sync
-from messenger.realtime import group_send_many, user_group
+from messenger.realtime import frames_push_nowait, group_send_many, user_group
 from messenger.redis_client import key, sync_client
 from notifications import selectors
 from notifications.models import (
@@ -156,7 +156,9 @@ def notifications_store(*, envelopes: Sequence[Envelope], now: datetime) -> list
     notifications = [n for n in (context.build(e) for e in fresh) if n is not None]
     if not notifications:
         return []
-    pushes = _deliveries_schedule(notifications=notifications, now=now)
+    pushes = _deliveries_schedule(
+        notifications=notifications, preferences=context.preferences, now=now
+    )
     Notification.objects.bulk_create(notifications)
     for push in pushes:
         push.notification_id = push.notification.pk
@@ -337,7 +339,10 @@ def _clip(text: str, length: int = DETAIL_LENGTH) -> str:
 
 
 def _deliveries_schedule(
-    *, notifications: Sequence[Notification], now: datetime
+    *,
+    notifications: Sequence[Notification],
+    preferences: Mapping[int, Preferences],
+    now: datetime,
 ) -> list[PushDelivery]:
     """Attach message notifications to email batches; return the pushes to create.
 
@@ -346,13 +351,12 @@ def _deliveries_schedule(
     """
     recipient_ids = {n.recipient_id for n in notifications}
     online = online_user_ids(user_ids=sorted(recipient_ids))
-    preferences = selectors.preferences_by_user(user_ids=recipient_ids)
     subscriptions: dict[int, list[PushSubscription]] = defaultdict(list)
     if selectors.push_configured():
         for subscription in PushSubscription.objects.filter(user_id__in=recipient_ids - online):
             subscriptions[subscription.user_id].append(subscription)
     pushes: list[PushDelivery] = []
-    batches: dict[tuple[int, int], EmailBatch] = {}
+    emailed: list[tuple[Notification, int]] = []
     for notification in notifications:
         user_id = notification.recipient_id
         if user_id in online:
@@ -370,52 +374,58 @@ def _deliveries_schedule(
                 for subscription in subscriptions[user_id]
             )
         wants_email = prefs.email_enabled and notification.recipient.email
-        if wants_email and notification.kind not in PUSH_KINDS_ONLY:
-            conversation_id = notification.conversation_id
-            if conversation_id is None:
-                continue
-            key = (user_id, conversation_id)
-            if key not in batches:
-                batches[key] = _email_batch_pending(
-                    prefs=prefs,
-                    conversation_id=conversation_id,
-                    burst_start=notification.created_at,
-                    quiet_until=quiet_until,
-                )
-            batch = batches[key]
-            batch.message_count += 1
-            notification.email_batch = batch
-    for batch in batches.values():
-        batch.save(update_fields=["message_count"])
+        conversation_id = notification.conversation_id
+        if wants_email and notification.kind not in PUSH_KINDS_ONLY and conversation_id is not None:
+            emailed.append((notification, conversation_id))
+    if emailed:
+        _email_batches_join(notifications=emailed, preferences=preferences, now=now)
     return pushes
 
 
-def _email_batch_pending(
+def _email_batches_join(
     *,
-    prefs: Preferences,
-    conversation_id: int,
-    burst_start: datetime,
-    quiet_until: datetime | None,
-) -> EmailBatch:
-    # The row lock keeps the sender from claiming a batch while messages
-    # join it; the time of the first message of a burst sets when it is due.
-    batch = (
-        EmailBatch.objects.select_for_update()
-        .filter(
-            user_id=prefs.user_id,
-            conversation_id=conversation_id,
+    notifications: Sequence[tuple[Notification, int]],
+    preferences: Mapping[int, Preferences],
+    now: datetime,
+) -> None:
+    """Put each (notification, its conversation) in the pending email batch of the pair.
+
+    Three queries whatever the number: the pending batches (row-locked, so
+    the sender cannot claim one while messages join it), the new ones, and
+    the new message counts.  The first message of a burst sets when a new
+    batch is due.
+    """
+    pairs = {(n.recipient_id, conversation_id) for n, conversation_id in notifications}
+    pending: dict[tuple[int, int], EmailBatch] = {
+        (b.user_id, b.conversation_id): b
+        for b in EmailBatch.objects.select_for_update().filter(
+            user_id__in={user_id for user_id, _ in pairs},
+            conversation_id__in={conversation_id for _, conversation_id in pairs},
             status=EmailBatch.Status.PENDING,
         )
-        .first()
-    )
-    if batch is None:
-        due = burst_start + selectors.email_delay(preferences=prefs)
-        if quiet_until is not None and quiet_until > due:
-            due = quiet_until
-        batch = EmailBatch.objects.create(
-            user_id=prefs.user_id, conversation_id=conversation_id, next_attempt_at=due
-        )
-    return batch
+        if (b.user_id, b.conversation_id) in pairs
+    }
+    batches = dict(pending)
+    fresh: list[EmailBatch] = []
+    for notification, conversation_id in notifications:
+        pair = (notification.recipient_id, conversation_id)
+        if pair not in batches:
+            prefs = preferences[notification.recipient_id]
+            due = notification.created_at + selectors.email_delay(preferences=prefs)
+            quiet_until = selectors.quiet_until(preferences=prefs, now=now)
+            if quiet_until is not None and quiet_until > due:
+                due = quiet_until
+            batches[pair] = EmailBatch(
+                user_id=notification.recipient_id,
+                conversation_id=conversation_id,
+                next_attempt_at=due,
+            )
+            fresh.append(batches[pair])
+        batches[pair].message_count += 1
+        notification.email_batch = batches[pair]
+    EmailBatch.objects.bulk_create(fresh)
+    if pending:
+        EmailBatch.objects.bulk_update(pending.values(), ["message_count"])
 
 
 def notification_frame(*, notification: Notification, unread: int, silent: bool) -> dict[str, Any]:
@@ -442,10 +452,7 @@ def notifications_push_live(
     """
     quiet = quiet or set()
     try:
-        counts = {
-            uid: selectors.unread_count(user_id=uid)
-            for uid in {n.recipient_id for n in notifications}
-        }
+        counts = selectors.unread_counts(user_ids={n.recipient_id for n in notifications})
         sends = [
             (
                 user_group(n.recipient_id),
@@ -460,7 +467,8 @@ def notifications_push_live(
             )
             for n in notifications
         ]
-        group_send_many(sends)
+        # Not waited for: the consumer stores the next batch meanwhile.
+        frames_push_nowait(sends)
     except Exception:
         logger.exception("pushing %d notifications failed", len(notifications))
 

@@ -4,6 +4,8 @@ import asyncio
 
 import pytest
 from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from kafka import KafkaConsumer
 
@@ -250,3 +252,36 @@ def test_messages_are_announced_to_members_not_looking_with_stable_ids(kafka_top
     )
     assert events[0].payload.mention is True
     assert events[0].payload.sequence == message.sequence
+
+
+def _batch_of_notifications(size: int) -> list[Envelope]:
+    """One message notification each for ``size`` people, each in a new conversation."""
+    envelopes = []
+    for _ in range(size):
+        sender, recipient = UserFactory(), UserFactory()
+        conversation = DirectConversationFactory(members=[sender, recipient])
+        message = stored_message(conversation=conversation, sender=sender)
+        envelopes.append(notify_envelope(message=message, recipient=recipient))
+    return envelopes
+
+
+def test_a_batch_of_notifications_costs_the_same_queries_whatever_its_size(
+    django_capture_on_commit_callbacks,
+) -> None:
+    # Per notification, an email batch was read, created and updated and an
+    # unread count read: the consumer spent more time on notifications than
+    # on the messages they announce.
+    small, large = _batch_of_notifications(2), _batch_of_notifications(6)
+    queries = []
+    for envelopes in (small, large):
+        with (
+            CaptureQueriesContext(connection) as captured,
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            stored = services.notifications_handle(envelopes=envelopes)
+        assert len(stored) == len(envelopes)
+        assert all(n.email_batch_id is not None for n in stored)
+        queries.append(len(captured))
+
+    assert queries[0] == queries[1]
+    assert EmailBatch.objects.filter(message_count=1).count() == 8
