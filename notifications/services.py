@@ -53,7 +53,7 @@ from notifications.models import (
     PushDelivery,
     PushSubscription,
 )
-from notifications.viewing import viewing_set, viewing_user_ids
+from notifications.viewing import viewers_by_conversation, viewing_set
 
 logger = logging.getLogger(__name__)
 
@@ -93,11 +93,12 @@ def message_notifications_publish(
         if message.kind == Message.Kind.TEXT and message.deleted_at is None:
             by_conversation[message.conversation_id].append(message)
     envelopes: list[Envelope] = []
+    viewing = viewers_by_conversation(
+        members={c: [uid for uid, _ in members[c]] for c in by_conversation}
+    )
     for conversation_id, items in by_conversation.items():
         people = members[conversation_id]
-        viewers = viewing_user_ids(
-            conversation_id=conversation_id, user_ids=[uid for uid, _ in people]
-        )
+        viewers = viewing[conversation_id]
         for message in items:
             mentioned = mentioned_usernames(message.body)
             for member_id, username in people:

@@ -10,6 +10,7 @@ report or a disconnect removes the old one.
 """
 
 import time
+from collections.abc import Mapping, Sequence
 
 from django.conf import settings
 
@@ -53,11 +54,25 @@ async def viewing_leave(*, user_id: int, channel_name: str) -> None:
 
 def viewing_user_ids(*, conversation_id: int, user_ids: list[int]) -> set[int]:
     """Return which of these users have a tab showing the conversation now."""
-    if not user_ids:
-        return set()
+    return viewers_by_conversation(members={conversation_id: user_ids})[conversation_id]
+
+
+def viewers_by_conversation(*, members: Mapping[int, Sequence[int]]) -> dict[int, set[int]]:
+    """Return, per conversation, which of its given users have a tab showing it now.
+
+    One Redis round trip for them all: the consumer asks for every
+    conversation of a batch.
+    """
     now = time.time()
+    asked = [(c, u) for c, user_ids in members.items() for u in user_ids]
+    viewers: dict[int, set[int]] = {c: set() for c in members}
+    if not asked:
+        return viewers
     with sync_client().pipeline(transaction=False) as pipe:
-        for user_id in user_ids:
+        for conversation_id, user_id in asked:
             pipe.zcount(_key(user_id, conversation_id), now, "+inf")
         counts = pipe.execute()
-    return {user_id for user_id, count in zip(user_ids, counts, strict=True) if count}
+    for (conversation_id, user_id), count in zip(asked, counts, strict=True):
+        if count:
+            viewers[conversation_id].add(user_id)
+    return viewers

@@ -4,7 +4,12 @@ import asyncio
 
 from messenger.redis_client import key, sync_client
 from messenger.registrations import registrations_kept
-from notifications.viewing import viewing_leave, viewing_set, viewing_user_ids
+from notifications.viewing import (
+    viewers_by_conversation,
+    viewing_leave,
+    viewing_set,
+    viewing_user_ids,
+)
 from tests.conftest import wait_until
 
 
@@ -47,3 +52,16 @@ async def test_an_open_tabs_report_is_kept_alive_until_it_changes(settings) -> N
 
 def expiry(user_id: int, conversation_id: int, channel_name: str) -> float | None:
     return sync_client().zscore(key("viewing", user_id, conversation_id), channel_name)
+
+
+async def test_the_viewers_of_several_conversations_come_in_one_answer() -> None:
+    await viewing_set(user_id=7, channel_name="tab-7", conversation_id=20)
+    await viewing_set(user_id=8, channel_name="tab-8", conversation_id=21)
+
+    assert viewers_by_conversation(members={20: [7, 8], 21: [7, 8], 22: [7]}) == {
+        20: {7},
+        21: {8},
+        22: set(),
+    }
+    await viewing_leave(user_id=7, channel_name="tab-7")
+    await viewing_leave(user_id=8, channel_name="tab-8")
