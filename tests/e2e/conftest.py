@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connections
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
@@ -30,6 +31,23 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if report.when == "call":
         item.stash[_call_failed] = report.failed
     return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None]:
+    """Close the database connections the test body opened, where it opened them.
+
+    Under Playwright's sync API a test body's ORM calls get connections of
+    their own (Django keeps connections per context), which pytest-django's
+    teardown does not see; the test database could not be dropped.
+    """
+    try:
+        return (yield)
+    finally:
+        # Playwright's event loop counts as running in this thread.
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+            connections.close_all()
 
 
 @pytest.fixture
