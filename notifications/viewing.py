@@ -52,11 +52,6 @@ async def viewing_leave(*, user_id: int, channel_name: str) -> None:
     await viewing_set(user_id=user_id, channel_name=channel_name, conversation_id=None)
 
 
-def viewing_user_ids(*, conversation_id: int, user_ids: list[int]) -> set[int]:
-    """Return which of these users have a tab showing the conversation now."""
-    return viewers_by_conversation(members={conversation_id: user_ids})[conversation_id]
-
-
 def viewers_by_conversation(*, members: Mapping[int, Sequence[int]]) -> dict[int, set[int]]:
     """Return, per conversation, which of its given users have a tab showing it now.
 

@@ -4,34 +4,29 @@ import asyncio
 
 from messenger.redis_client import key, sync_client
 from messenger.registrations import registrations_kept
-from notifications.viewing import (
-    viewers_by_conversation,
-    viewing_leave,
-    viewing_set,
-    viewing_user_ids,
-)
+from notifications.viewing import viewers_by_conversation, viewing_leave, viewing_set
 from tests.conftest import wait_until
 
 
 async def test_a_tab_counts_for_the_conversation_it_last_reported() -> None:
     await viewing_set(user_id=1, channel_name="tab-a", conversation_id=10)
     await viewing_set(user_id=2, channel_name="tab-b", conversation_id=11)
-    assert viewing_user_ids(conversation_id=10, user_ids=[1, 2]) == {1}
+    assert viewers_by_conversation(members={10: [1, 2]})[10] == {1}
 
     await viewing_set(user_id=1, channel_name="tab-a", conversation_id=11)
-    assert viewing_user_ids(conversation_id=10, user_ids=[1, 2]) == set()
-    assert viewing_user_ids(conversation_id=11, user_ids=[1, 2]) == {1, 2}
+    assert viewers_by_conversation(members={10: [1, 2]})[10] == set()
+    assert viewers_by_conversation(members={11: [1, 2]})[11] == {1, 2}
 
     await viewing_set(user_id=1, channel_name="tab-a", conversation_id=None)
     await viewing_leave(user_id=2, channel_name="tab-b")
-    assert viewing_user_ids(conversation_id=11, user_ids=[1, 2]) == set()
-    assert viewing_user_ids(conversation_id=11, user_ids=[]) == set()
+    assert viewers_by_conversation(members={11: [1, 2]})[11] == set()
+    assert viewers_by_conversation(members={11: []})[11] == set()
 
 
 async def test_the_report_of_a_crashed_process_expires(settings) -> None:
     settings.VIEWING_TTL_SECONDS = 0  # Reported already expired: nobody rewrites it.
     await viewing_set(user_id=3, channel_name="tab-c", conversation_id=12)
-    assert viewing_user_ids(conversation_id=12, user_ids=[3]) == set()
+    assert viewers_by_conversation(members={12: [3]})[12] == set()
     await viewing_leave(user_id=3, channel_name="tab-c")
 
 
@@ -44,9 +39,9 @@ async def test_an_open_tabs_report_is_kept_alive_until_it_changes(settings) -> N
 
     await viewing_set(user_id=4, channel_name="tab-d", conversation_id=14)
     assert expiry(4, 13, "tab-d") is None
-    assert viewing_user_ids(conversation_id=14, user_ids=[4]) == {4}
+    assert viewers_by_conversation(members={14: [4]})[14] == {4}
     await viewing_leave(user_id=4, channel_name="tab-d")
-    assert viewing_user_ids(conversation_id=14, user_ids=[4]) == set()
+    assert viewers_by_conversation(members={14: [4]})[14] == set()
     assert registrations_kept() == 0
 
 
