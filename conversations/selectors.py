@@ -266,16 +266,12 @@ def _history(where: str, order: str, params: list[object], limit: int) -> list[M
     """
     rows = prepared_rows(_HISTORY_SQL.format(where=where, order=order), [*params, limit])
     users: dict[int, User] = {}
-
-    def user(values: Sequence[object]) -> User:
-        return _user_loaded(users, values)
-
     n_message, n_user = len(_MESSAGE_COLUMNS), len(_USER_COLUMNS)
     messages = []
     for row in rows:
         message = _loaded(Message, _MESSAGE_COLUMNS, row[:n_message])
         at = n_message
-        message.sender = user(row[at : at + n_user])
+        message.sender = _user_loaded(users, row[at : at + n_user])
         at += n_user
         reply_values = row[at : at + n_message]
         at += n_message
@@ -283,7 +279,7 @@ def _history(where: str, order: str, params: list[object], limit: int) -> list[M
         at += n_user
         if reply_values[0] is not None:
             reply = _loaded(Message, _MESSAGE_COLUMNS, reply_values)
-            reply.sender = user(reply_sender)
+            reply.sender = _user_loaded(users, reply_sender)
             message.reply_to = reply
         else:
             message.reply_to = None
