@@ -13,7 +13,7 @@ from notifications.models import ConversationMute, Notification, Preferences, Pu
 
 def unread_count(*, user_id: int) -> int:
     """Return how many of the user's notifications are unread."""
-    return Notification.objects.filter(recipient_id=user_id, read_at__isnull=True).count()
+    return unread_counts(user_ids=[user_id])[user_id]
 
 
 def unread_counts(*, user_ids: Iterable[int]) -> dict[int, int]:
