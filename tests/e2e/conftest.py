@@ -17,7 +17,9 @@ from django.db import connections
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
-from tests.factories import PASSWORD
+from accounts.models import User
+from conversations.models import Conversation
+from tests.factories import PASSWORD, DirectConversationFactory, UserFactory, make_contacts
 
 ARTIFACTS = Path(settings.BASE_DIR) / "var" / "test-artifacts" / "e2e"
 SIGN_UP_PASSWORD = "a long pass phrase 1"
@@ -48,6 +50,18 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None]:
         with pytest.MonkeyPatch.context() as patch:
             patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
             connections.close_all()
+
+
+def alice_and_bob_chat() -> tuple[User, Conversation]:
+    """Create Alice and Bob as each other's contacts; return Alice and their conversation.
+
+    Called from a test's body (after it allows the ORM beside Playwright's
+    event loop), not as a fixture, which would run beside that loop unallowed.
+    """
+    alice = UserFactory(username="alice", display_name="Alice")
+    bob = UserFactory(username="bob", display_name="Bob")
+    make_contacts(alice, bob)
+    return alice, DirectConversationFactory(members=[alice, bob])
 
 
 @pytest.fixture

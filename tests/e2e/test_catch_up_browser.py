@@ -9,11 +9,8 @@ from playwright.sync_api import Browser, expect
 
 from messenger.kafka.producer import publish_sync
 from messenger.kafka.topics import Topic
-from tests.e2e.conftest import log_in
+from tests.e2e.conftest import alice_and_bob_chat, log_in
 from tests.factories import (
-    DirectConversationFactory,
-    UserFactory,
-    make_contacts,
     message_sent_envelope,
 )
 from tests.notifications.factories import stored_message
@@ -27,10 +24,7 @@ def test_a_gap_in_sequences_fetches_the_missed_message(
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     start_consumer(topics=[Topic.MESSAGES])
     base = f"http://{daphne}"
-    alice = UserFactory(username="alice", display_name="Alice")
-    bob = UserFactory(username="bob", display_name="Bob")
-    make_contacts(alice, bob)
-    conversation = DirectConversationFactory(members=[alice, bob])
+    alice, conversation = alice_and_bob_chat()
     page = log_in(browser, base, "bob")
     page.goto(f"{base}/conversations/{conversation.pk}/")
     expect(page.locator("html")).to_have_attribute("data-socket", "open")

@@ -11,11 +11,8 @@ from messenger.kafka.producer import publish_sync
 from messenger.kafka.topics import Topic
 from notifications.models import Notification
 from tests.conftest import wait_until
-from tests.e2e.conftest import log_in
+from tests.e2e.conftest import alice_and_bob_chat, log_in
 from tests.factories import (
-    DirectConversationFactory,
-    UserFactory,
-    make_contacts,
     message_sent_envelope,
 )
 
@@ -30,10 +27,7 @@ def test_the_bell_counts_live_and_the_open_conversation_reads_it(
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     consumer = start_consumer(topics=[Topic.MESSAGES, Topic.NOTIFICATIONS])
     base = f"http://{daphne}"
-    alice = UserFactory(username="alice", display_name="Alice")
-    bob = UserFactory(username="bob", display_name="Bob")
-    make_contacts(alice, bob)
-    conversation = DirectConversationFactory(members=[alice, bob])
+    alice, conversation = alice_and_bob_chat()
     page = log_in(browser, base, "bob")
     page.goto(f"{base}/contacts/")
     expect(page.locator("#bell-count")).to_be_hidden()
