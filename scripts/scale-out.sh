@@ -130,7 +130,7 @@ brokers_format() {
     [[ -f $SCALE/broker1/data/meta.properties ]] && return 0
     compgen -G "$KAFKA_LIBS/kafka_2.13-*.jar" >/dev/null || "$ROOT/scripts/services.sh" jars
     compgen -G "$KAFKA_LIBS/kafka_2.13-*.jar" >/dev/null || die "no broker jars in $KAFKA_LIBS"
-    cid=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+    cid=$("$ROOT/scripts/services.sh" cluster-id)
     local -a pids=() cds=()
     [[ -s $KAFKA_CDS ]] && cds=(-XX:SharedArchiveFile="$KAFKA_CDS" -Xshare:auto)
     # In parallel: each is a JVM start, slow on a busy machine.

@@ -5,6 +5,7 @@
 #   scripts/services.sh down     stop what this script started (nothing else)
 #   scripts/services.sh status   one line per service (exit 3 if one is not up)
 #   scripts/services.sh jars     only resolve the Kafka broker jars (used by scale-out.sh)
+#   scripts/services.sh cluster-id  print a new KRaft cluster id (used by scale-out.sh)
 #
 # Addresses come from the same variables the app reads:
 #   DATABASE_URL             postgres://messenger:messenger@127.0.0.1:5432/messenger
@@ -492,6 +493,17 @@ kafka_cds_opts() {
     fi
 }
 
+# A random 16-byte id in Kafka's URL-safe base64. One that begins with "-"
+# would be read by kafka-storage as an option, leaving --cluster-id empty
+# (1 id in 64), so draw again; Kafka's own Uuid.randomUuid does the same.
+kafka_cluster_id() {
+    local cid=-
+    while [[ $cid == -* ]]; do
+        cid=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+    done
+    echo "$cid"
+}
+
 kafka_render_config() {
     local t
     t=$(<"$KAFKA_TEMPLATE")
@@ -523,7 +535,7 @@ kafka_launch() {
     mkdir -p "$KAFKA_DATA"
     kafka_render_config
     if [[ ! -f $KAFKA_DATA/meta.properties ]]; then
-        cid=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+        cid=$(kafka_cluster_id)
         java -cp "$KAFKA_LIBS/*" -Dlog4j2.configurationFile="$KAFKA_LOG4J" \
             kafka.tools.StorageTool format -t "$cid" -c "$KAFKA_CONF" >"$log" 2>&1 ||
             fail_with_log "$log" "kafka: formatting $KAFKA_DATA failed"
@@ -592,7 +604,7 @@ lock() {
 }
 
 usage() {
-    echo "usage: scripts/services.sh up|down|status|jars" >&2
+    echo "usage: scripts/services.sh up|down|status|jars|cluster-id" >&2
     exit 2
 }
 
@@ -619,6 +631,7 @@ main() {
             lock
             kafka_libs
             ;;
+        cluster-id) kafka_cluster_id ;;
         status)
             local rc=0
             pg_status || rc=3
