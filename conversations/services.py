@@ -25,6 +25,7 @@ from conversations import selectors
 from conversations.attachments import AttachmentError, attachments_check, attachments_link
 from conversations.models import Conversation, Membership, Message, Reaction
 from conversations.serializers import message_serialize
+from messenger.database import database_sync_to_async_unshared
 from messenger.errors import SERVICE_AWAY_ERRORS, UNAVAILABLE_TEXT, RuleError
 from messenger.kafka.events import (
     ConversationChanged,
@@ -111,7 +112,7 @@ async def message_send(
             limit=settings.MESSAGE_RATE_LIMIT,
             window_seconds=settings.MESSAGE_RATE_WINDOW_SECONDS,
         ),
-        _send_check_async(
+        database_sync_to_async_unshared(_send_check)(
             sender_id=sender.pk,
             conversation_id=conversation_id,
             reply_to_id=reply_to_id,
@@ -162,23 +163,6 @@ async def message_send(
         },
     )
     return MessageAccepted(envelope=envelope, partition=metadata.partition, offset=metadata.offset)
-
-
-async def _send_check_async(
-    *,
-    sender_id: int,
-    conversation_id: int,
-    reply_to_id: int | None,
-    attachment_tokens: Sequence[uuid.UUID],
-) -> list[uuid.UUID]:
-    check: Any = database_sync_to_async(_send_check, thread_sensitive=False)
-    tokens: list[uuid.UUID] = await check(
-        sender_id=sender_id,
-        conversation_id=conversation_id,
-        reply_to_id=reply_to_id,
-        attachment_tokens=attachment_tokens,
-    )
-    return tokens
 
 
 def _send_check(

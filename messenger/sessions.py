@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.sessions import CookieMiddleware, SessionMiddleware
 from django.conf import settings
@@ -20,11 +19,12 @@ from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
-from django.db import close_old_connections, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
 from accounts.models import User
+from messenger.database import database_sync_to_async_unshared
 from messenger.realtime import frames_push, session_group
 
 logger = logging.getLogger(__name__)
@@ -131,21 +131,6 @@ def session_expiry(*, session_key: str, user_id: int) -> datetime | None:
     return login.expires_at
 
 
-def _session_login_closing(*, session_key: str) -> SessionLogin | None:
-    """Run ``session_login``, then close the connection it used if it is past its age.
-
-    ``database_sync_to_async`` closes old connections outside the context the
-    function runs in (asgiref 3.13 keeps Django's connections per context), so
-    on the default executor's threads it never saw the one opened here: the
-    connection outlived ``CONN_MAX_AGE``, and the test database could not be
-    dropped.
-    """
-    try:
-        return session_login(session_key=session_key)
-    finally:
-        close_old_connections()
-
-
 class SessionAuthMiddleware:
     """Put the session's user (or an anonymous one) and its expiry in a socket's scope.
 
@@ -164,11 +149,7 @@ class SessionAuthMiddleware:
         session = scope.get("session")
         key = session.session_key if session is not None else None
         login = (
-            await database_sync_to_async(_session_login_closing, thread_sensitive=False)(
-                session_key=key
-            )
-            if key
-            else None
+            await database_sync_to_async_unshared(session_login)(session_key=key) if key else None
         )
         scope = {
             **scope,

@@ -133,6 +133,19 @@ def test_database_url() -> str:
     return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
+def database_sessions() -> int:
+    """Return how many sessions are connected to the test database, this one included.
+
+    The suite's CONN_MAX_AGE is 0: every connection but the caller's own is
+    closed after use (else the test database can't be dropped at the end).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        row = cursor.fetchone()
+        assert row is not None
+        return int(row[0])
+
+
 def child_env(prefix: str, **extra: str) -> dict[str, str]:
     """Return the environment of a child process that shares this test's services.
 

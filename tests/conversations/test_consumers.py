@@ -20,7 +20,7 @@ from conversations.services import messages_store
 from messenger.kafka.events import Envelope, MessageDeleted
 from messenger.kafka.producer import producer_close
 from messenger.realtime import user_group
-from tests.conftest import receive_until, socket_connect
+from tests.conftest import database_sessions, receive_until, socket_connect
 from tests.factories import (
     DirectConversationFactory,
     UserFactory,
@@ -84,6 +84,20 @@ async def test_a_message_travels_from_one_socket_through_kafka_to_the_other(
     )
     await sender.disconnect()
     await recipient.disconnect()
+
+
+async def test_sending_keeps_no_connection_past_its_age(kafka_topics, chat, alice) -> None:
+    # The rules of a send are checked off the shared thread; the connection
+    # that check used must be closed like any other.
+    sender, _, _ = await socket_connect(alice)
+    before = await database_sync_to_async(database_sessions)()
+
+    for body in ("one", "two", "three"):
+        await sender.send_json_to(send_frame(chat.pk, body=body))
+        await receive_until(sender, "message.ack")
+
+    assert await database_sync_to_async(database_sessions)() == before
+    await sender.disconnect()
 
 
 async def test_every_open_socket_of_a_member_receives_the_message(

@@ -5,11 +5,10 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY
 from django.contrib.sessions.models import Session
-from django.db import connection
 from django.test import Client
 
 from messenger.sessions import SessionStore, session_expiry, session_login
-from tests.conftest import socket_connect
+from tests.conftest import database_sessions, socket_connect
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -58,24 +57,16 @@ async def test_a_socket_with_a_session_that_authenticates_nobody_is_refused() ->
     assert not connected
 
 
-def _database_sessions() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
-        return cursor.fetchone()[0]
-
-
 @pytest.mark.django_db(transaction=True)
 async def test_the_login_lookup_keeps_no_connection_past_its_age() -> None:
-    # The suite's CONN_MAX_AGE is 0: every connection but this test's own is
-    # closed after use (else the test database can't be dropped at the end).
     people = [await database_sync_to_async(UserFactory)() for _ in range(3)]
-    before = await database_sync_to_async(_database_sessions)()
+    before = await database_sync_to_async(database_sessions)()
     sockets = []
     for person in people:
         communicator, connected, _ = await socket_connect(person)
         assert connected
         sockets.append(communicator)
 
-    assert await database_sync_to_async(_database_sessions)() == before
+    assert await database_sync_to_async(database_sessions)() == before
     for communicator in sockets:
         await communicator.disconnect()
