@@ -1,31 +1,61 @@
-"""A fixed-window rate limit shared by every process through Redis."""
+"""A sliding-window rate limit shared by every process through Redis.
+
+Each window of ``window_seconds`` has a counter; an action counts what this
+window holds plus the previous window's count weighted by how much of the
+last ``window_seconds`` it still covers.  A plain fixed window let twice the
+limit through around a boundary (the limit just before it, the limit again
+just after), and a burst that straddled one went unlimited.
+"""
 
 import time
+from dataclasses import dataclass
+from typing import Any
 
 from messenger.redis_client import async_client, key, sync_client
 
 
-def _window_key(scope: str, ident: str, window_seconds: int) -> str:
-    return key("ratelimit", scope, ident, int(time.time() // window_seconds))
+@dataclass(frozen=True)
+class _Windows:
+    current: str
+    previous: str
+    # How far into the current window we are, 0 to 1.
+    elapsed: float
+
+
+def _windows(scope: str, ident: str, window_seconds: int) -> _Windows:
+    now = time.time()
+    index, into = divmod(now, window_seconds)
+    return _Windows(
+        current=key("ratelimit", scope, ident, int(index)),
+        previous=key("ratelimit", scope, ident, int(index) - 1),
+        elapsed=into / window_seconds,
+    )
+
+
+def _over(windows: _Windows, current: Any, previous: Any, limit: int) -> bool:
+    # Redis answers counts as integers (INCR) or digits (GET, None if unset).
+    return int(current) + int(previous or 0) * (1 - windows.elapsed) > limit
 
 
 async def rate_limit_hit(*, scope: str, ident: str, limit: int, window_seconds: int) -> bool:
-    """Count one action; return True when it goes over the limit for this window."""
-    window_key = _window_key(scope, ident, window_seconds)
+    """Count one action; return True when it goes over the limit for the last window."""
+    windows = _windows(scope, ident, window_seconds)
     # One round trip: INCR is atomic, so concurrent sockets of one user count
-    # correctly, and the first increment of a window sets its expiry.
+    # correctly; a counter lives on through the next window, which weighs it.
     async with async_client().pipeline(transaction=True) as pipe:
-        pipe.incr(window_key)
-        pipe.expire(window_key, window_seconds + 1, nx=True)
-        count, _ = await pipe.execute()
-    return int(count) > limit
+        pipe.incr(windows.current)
+        pipe.expire(windows.current, 2 * window_seconds + 1, nx=True)
+        pipe.get(windows.previous)
+        current, _, previous = await pipe.execute()
+    return _over(windows, current, previous, limit)
 
 
 def rate_limit_hit_sync(*, scope: str, ident: str, limit: int, window_seconds: int) -> bool:
-    """Count one action from synchronous code; True when over the limit."""
-    window_key = _window_key(scope, ident, window_seconds)
+    """Count one action from synchronous code; True when over the limit for the last window."""
+    windows = _windows(scope, ident, window_seconds)
     with sync_client().pipeline(transaction=True) as pipe:
-        pipe.incr(window_key)
-        pipe.expire(window_key, window_seconds + 1, nx=True)
-        count, _ = pipe.execute()
-    return int(count) > limit
+        pipe.incr(windows.current)
+        pipe.expire(windows.current, 2 * window_seconds + 1, nx=True)
+        pipe.get(windows.previous)
+        current, _, previous = pipe.execute()
+    return _over(windows, current, previous, limit)
