@@ -1,6 +1,5 @@
 """Logs: JSON lines when configured, and one event id from the socket to the push."""
 
-import asyncio
 import copy
 import io
 import json
@@ -14,7 +13,7 @@ from django.conf import settings
 from django.test import Client
 
 from messenger.logcontext import log_context
-from tests.conftest import receive_until, socket_connect
+from tests.conftest import receive_until, socket_connect, wait_until_async
 from tests.factories import DirectConversationFactory
 
 
@@ -91,17 +90,16 @@ async def test_one_event_id_follows_a_message_from_the_socket_to_the_push(
     def path() -> list[logging.LogRecord]:
         return [r for r in caplog.records if getattr(r, "event_id", None) == event_id]
 
-    # "event applied" is logged once the handler returns, just after the push.
-    for _ in range(500):
-        if len(path()) >= 3:
-            break
-        await asyncio.sleep(0.02)
+    # "event applied" is logged once the handler returns; the push is not
+    # waited for, so "message pushed" may come before or after it.
+    await wait_until_async(lambda: len(path()) >= 3, timeout=10)
     lines = path()
-    assert [r.getMessage() for r in lines] == [
-        "message accepted",
-        "message pushed",
-        "event applied",
-    ]
-    accepted, pushed, applied = lines
+    assert len(lines) == 3
+    assert lines[0].getMessage() == "message accepted"
+    by_message = {r.getMessage(): r for r in lines}
+    assert sorted(by_message) == ["event applied", "message accepted", "message pushed"]
+    accepted, pushed, applied = (
+        by_message[m] for m in ("message accepted", "message pushed", "event applied")
+    )
     assert (accepted.partition, accepted.offset) == (applied.partition, applied.offset)
     assert pushed.recipients == 2
