@@ -32,6 +32,15 @@ def _windows(scope: str, ident: str, window_seconds: int) -> _Windows:
     )
 
 
+def _queue(pipe: Any, windows: _Windows, window_seconds: int) -> None:
+    """Queue the count on a pipeline, sync or async: its answers are (count, _, previous)."""
+    # INCR is atomic, so concurrent sockets of one user count correctly; a
+    # counter lives on through the next window, which weighs it.
+    pipe.incr(windows.current)
+    pipe.expire(windows.current, 2 * window_seconds + 1, nx=True)
+    pipe.get(windows.previous)
+
+
 def _over(windows: _Windows, current: Any, previous: Any, limit: int) -> bool:
     # Redis answers counts as integers (INCR) or digits (GET, None if unset).
     return int(current) + int(previous or 0) * (1 - windows.elapsed) > limit
@@ -40,12 +49,9 @@ def _over(windows: _Windows, current: Any, previous: Any, limit: int) -> bool:
 async def rate_limit_hit(*, scope: str, ident: str, limit: int, window_seconds: int) -> bool:
     """Count one action; return True when it goes over the limit for the last window."""
     windows = _windows(scope, ident, window_seconds)
-    # One round trip: INCR is atomic, so concurrent sockets of one user count
-    # correctly; a counter lives on through the next window, which weighs it.
+    # One round trip.
     async with async_client().pipeline(transaction=True) as pipe:
-        pipe.incr(windows.current)
-        pipe.expire(windows.current, 2 * window_seconds + 1, nx=True)
-        pipe.get(windows.previous)
+        _queue(pipe, windows, window_seconds)
         current, _, previous = await pipe.execute()
     return _over(windows, current, previous, limit)
 
@@ -54,8 +60,6 @@ def rate_limit_hit_sync(*, scope: str, ident: str, limit: int, window_seconds: i
     """Count one action from synchronous code; True when over the limit for the last window."""
     windows = _windows(scope, ident, window_seconds)
     with sync_client().pipeline(transaction=True) as pipe:
-        pipe.incr(windows.current)
-        pipe.expire(windows.current, 2 * window_seconds + 1, nx=True)
-        pipe.get(windows.previous)
+        _queue(pipe, windows, window_seconds)
         current, _, previous = pipe.execute()
     return _over(windows, current, previous, limit)
